@@ -2,8 +2,9 @@
 
 For each start method this platform has (fork, spawn, forkserver on Linux), one
 pytest run executes the helper unit tests and every notebook under strict nbval,
-with ``MP_START_METHOD`` set. Then the hygiene tests run once. Where the
-machine allows it (Linux, root), each run gets a private 64 MB ``/dev/shm``
+with ``MP_START_METHOD`` set. Then the hygiene tests run once, and the browser
+tests once (every notebook in JupyterLab in headless Chromium: tests/browser).
+Where the machine allows it (Linux, root), each run gets a private 64 MB ``/dev/shm``
 (Binder's size), so the leak checks see only the course's own entries and a
 notebook that needs more than Binder gives fails here first.
 
@@ -23,12 +24,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-REPORTS = ROOT / "tests" / ".reports"
+REPORTS_ROOT = ROOT / "tests" / ".reports"
 CELL_TIMEOUT = 120
 
 
@@ -43,9 +45,15 @@ def private_shm_prefix() -> list[str]:
 
 
 def pytest_run(
-    name: str, paths: list[str], extra: list[str], env: dict[str, str], prefix: list[str]
+    reports: Path,
+    name: str,
+    paths: list[str],
+    extra: list[str],
+    env: dict[str, str],
+    prefix: list[str],
 ) -> tuple[int, Path]:
-    report = REPORTS / f"{name}.xml"
+    """Run pytest on ``paths``; return its exit code and its JUnit report's path."""
+    report = reports / f"{name}.xml"
     cmd = [*prefix, sys.executable, "-m", "pytest", *paths, f"--junitxml={report}", *extra]
     print(f"\n=== {name}: {' '.join(cmd[len(prefix) :])}", flush=True)
     return subprocess.call(cmd, cwd=ROOT, env=env), report
@@ -91,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--methods: {unknown} not available here; choose from {available}")
 
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    for old in REPORTS.glob("*.xml"):
-        old.unlink()
+    # One folder per run, so that runs at the same time keep their own reports.
+    REPORTS_ROOT.mkdir(parents=True, exist_ok=True)
+    reports = Path(tempfile.mkdtemp(prefix="run-", dir=REPORTS_ROOT))
     notebooks = sorted(
         str(p.relative_to(ROOT))
         for p in (ROOT / "notebooks").glob("*.ipynb")
@@ -113,19 +121,27 @@ def main(argv: list[str] | None = None) -> int:
     for method in methods:
         env = dict(os.environ, MP_START_METHOD=method)
         results.append(
-            pytest_run(method, ["tests/unit", *notebooks], [*nbval_args, *extra], env, prefix)
+            pytest_run(
+                reports, method, ["tests/unit", *notebooks], [*nbval_args, *extra], env, prefix
+            )
         )
-    results.append(pytest_run("hygiene", ["tests/hygiene"], extra, dict(os.environ), []))
+    results.append(pytest_run(reports, "hygiene", ["tests/hygiene"], extra, dict(os.environ), []))
+    # Once, under the default start method: every notebook in JupyterLab in headless
+    # Chromium (tests/browser/test_jupyterlab.py); its server gets a private /dev/shm itself.
+    browser_env = {k: v for k, v in os.environ.items() if k != "MP_START_METHOD"}
+    only = ["-k", args.notebooks] if args.notebooks else []
+    results.append(pytest_run(reports, "browser", ["tests/browser", *only], extra, browser_env, []))
 
     totals = [0, 0, 0]
     print(f"\n=== summary ({time.monotonic() - started:.0f} s)")
-    for (code, report), name in zip(results, [*methods, "hygiene"]):
+    for (code, report), name in zip(results, [*methods, "hygiene", "browser"]):
         p, f, s = count(report)
         if code != 0 and f == 0:
             f = 1  # pytest failed without a test failure (collection, usage...)
         totals = [totals[0] + p, totals[1] + f, totals[2] + s]
         print(f"{name:11s} exit {code}: {p} passed, {f} failed, {s} skipped")
     print(f"suite: {totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    shutil.rmtree(reports, ignore_errors=True)
     return 0 if all(code == 0 for code, _ in results) else 1
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import sys
+
+import pytest
 
 from .conftest import ROOT
 
@@ -50,3 +54,20 @@ def test_environment_does_not_install_the_repo_itself():
     text = "\n".join(environment_lines())
     assert "-e ." not in text
     assert "pip install --no-deps -e ." in (ROOT / "postBuild").read_text(encoding="utf-8")
+
+
+def test_suite_runs_on_the_pinned_python():
+    """`make test` must exercise the Python that Binder and conda get."""
+    pinned = next(
+        re.match(r"^\s*-\s*python=(3\.\d+)", line).group(1)
+        for line in environment_lines()
+        if re.match(r"^\s*-\s*python=3\.\d+", line)
+    )
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if running != pinned:
+        if shutil.which(f"python{pinned}"):
+            pytest.fail(
+                f"tests run on Python {running} but environment.yml pins {pinned}, which is "
+                f"installed: recreate .venv with `make clean test PYTHON=python{pinned}`"
+            )
+        pytest.skip(f"Python {pinned} (pinned by environment.yml) is not installed here")

@@ -1,0 +1,1 @@
+"""End-to-end tests: the real JupyterLab in headless Chromium (see test_jupyterlab.py)."""
