@@ -5,28 +5,37 @@
 #   make execute    re-run every notebook top to bottom and store its outputs
 #   make lint       ruff on the package, the tests and the notebooks
 #
+# For instructors (docs/instructor-guide.md):
+#   make learner-copy   the notebooks without solutions, outputs cleared, in learner-copy/
+#   make wheelhouse     every pinned package as a wheel in wheelhouse/, for a room offline
+#
 # Set-up: .venv is made with $(PYTHON) from requirements.txt (the course) and
 # requirements-dev.txt (test tools); it is redone when either file changes.
+# Offline: `make lab WHEELHOUSE=wheelhouse` (or any path) installs from that
+# folder only, with pip's index turned off.
 
-PYTHON ?= python3
+# The course pins Python 3.11 (environment.yml): use it when it is installed.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 COURSE := $(VENV)/.course-installed
 DEV    := $(VENV)/.dev-installed
 # Jupyter refuses to run as root unless told; containers and CI run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# Where pip finds packages: the index (default) or only the WHEELHOUSE folder.
+PIP_FROM := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),)
 
-.PHONY: lab test test-quick execute lint clean
+.PHONY: lab test test-quick execute lint clean learner-copy wheelhouse
 
 $(COURSE): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt
-	$(BIN)/python -m pip install --no-deps -e .
+	$(BIN)/python -m pip install $(PIP_FROM) --upgrade pip
+	$(BIN)/python -m pip install $(PIP_FROM) -r requirements.txt
+	$(BIN)/python -m pip install $(PIP_FROM) --no-deps -e .
 	touch $@
 
 $(DEV): $(COURSE) requirements-dev.txt
-	$(BIN)/python -m pip install -r requirements-dev.txt
+	$(BIN)/python -m pip install $(PIP_FROM) -r requirements-dev.txt
 	touch $@
 
 lab: $(COURSE)
@@ -46,6 +55,16 @@ execute: $(COURSE)
 lint: $(COURSE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Instructors: the learners' notebooks (no solutions, no outputs) in learner-copy/.
+# Fails, writing nothing, if a solution marker is malformed.
+learner-copy: $(COURSE)
+	$(BIN)/python -m tools.learner_copy --out learner-copy
+
+# Instructors: wheels of every pinned package (and pip, setuptools) in wheelhouse/,
+# for this machine's OS and Python; then `make lab WHEELHOUSE=wheelhouse` offline.
+wheelhouse: $(COURSE)
+	$(BIN)/python -m tools.wheelhouse --out wheelhouse
 
 clean:
 	rm -rf $(VENV) tests/.reports
