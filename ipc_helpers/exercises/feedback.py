@@ -81,18 +81,45 @@ class Attempt:
         return f"your code raised {name}: {text}" if text else f"your code raised {name}"
 
 
+def child_pids() -> set[int]:
+    """The process ids of this process's live ``multiprocessing`` children."""
+    return {p.pid for p in mp.active_children()}
+
+
+def new_children(before: set[int]) -> list[mp.process.BaseProcess]:
+    """Live children that were not in ``before`` (a ``child_pids()`` snapshot)."""
+    return [p for p in mp.active_children() if p.pid not in before]
+
+
+def leftover_processes(before: set[int], what: str) -> Feedback | None:
+    """``Not yet`` if ``what`` left processes running (and stop them), else ``None``.
+
+    ``before`` is the ``child_pids()`` snapshot taken before the learner's code ran.
+    """
+    left = new_children(before)
+    if not left:
+        return None
+    stop(left, timeout=1.0)
+    return not_yet(
+        f"{what} returned while {len(left)} of its processes were still running (they have "
+        "now been stopped). Join every process you start, with a timeout, before you return."
+    )
+
+
 def run_attempt(
     func: Callable[..., Any], *args: Any, timeout: float = 15.0, **kwargs: Any
 ) -> Attempt:
     """Run ``func(*args, **kwargs)`` in a thread and wait at most ``timeout`` s.
 
-    If it is still running then, every ``multiprocessing`` child of this
-    process is stopped (that usually unblocks a ``join`` or a ``get``), and the
-    attempt is reported as timed out. The helper thread is a daemon: if the
+    If it is still running then, every ``multiprocessing`` child it started is
+    stopped (that usually unblocks a ``join`` or a ``get``), and the attempt is
+    reported as timed out. Children that existed before (a manager the learner
+    started earlier, say) are left alone. The helper thread is a daemon: if the
     learner's code is stuck on something else, it cannot keep Python alive.
     """
     timeout = check_timeout("timeout", timeout)
     outcome = Attempt()
+    before = child_pids()
 
     def target() -> None:
         try:
@@ -105,7 +132,7 @@ def run_attempt(
     thread.join(timeout)
     if thread.is_alive():
         outcome.timed_out = True
-        stop(mp.active_children(), timeout=1.0)
+        stop(new_children(before), timeout=1.0)
         thread.join(2.0)
     return outcome
 

@@ -22,26 +22,19 @@ from typing import Any, Callable
 
 from ..cleanup import stop
 from ..pipes import echo_server, send_after
-from .feedback import Feedback, correct, first_problem, not_yet, plain_checker, run_attempt
+from .feedback import (
+    Feedback,
+    child_pids,
+    correct,
+    first_problem,
+    leftover_processes,
+    not_yet,
+    plain_checker,
+    run_attempt,
+)
 
 #: Seconds a learner's function may run before the checker stops it.
 ATTEMPT_TIMEOUT = 15.0
-
-
-def _new_children(before: set) -> list:
-    return [p for p in mp.active_children() if p.pid not in before]
-
-
-def _leftover_feedback(before: set, what: str) -> Feedback | None:
-    """``Not yet`` if ``what`` left processes running (and stop them), else ``None``."""
-    left = _new_children(before)
-    if not left:
-        return None
-    stop(left, timeout=1.0)
-    return not_yet(
-        f"{what} returned while {len(left)} of its processes were still running (they have "
-        "now been stopped). Join every process you start, with a timeout, before you return."
-    )
 
 
 # --- exercise 1: read until end-of-file ------------------------------------------------
@@ -88,7 +81,7 @@ def check_until_eof(collect_until_eof: Callable[..., Any]) -> Feedback:
     and joined its child before returning.
     """
     for method in EOF_METHODS:
-        before = {p.pid for p in mp.active_children()}
+        before = child_pids()
         attempt = run_attempt(
             collect_until_eof, mp.get_context(method), list(ITEMS), 5.0, timeout=ATTEMPT_TIMEOUT
         )
@@ -96,7 +89,7 @@ def check_until_eof(collect_until_eof: Callable[..., Any]) -> Feedback:
         if problem is None:
             problem = _judge_until_eof(method, attempt.result)
         if problem is None:
-            problem = _leftover_feedback(before, "collect_until_eof")
+            problem = leftover_processes(before, "collect_until_eof")
         if problem is not None:
             return problem
     methods = " and ".join(repr(m) for m in EOF_METHODS)

@@ -21,8 +21,11 @@ from ..cleanup import stop
 from ..queues import consumer, increment_stage, safe_reciprocal_worker, square_stage
 from .feedback import (
     Feedback,
+    child_pids,
     correct,
     first_problem,
+    leftover_processes,
+    new_children,
     not_yet,
     plain_checker,
     run_attempt,
@@ -30,10 +33,6 @@ from .feedback import (
 
 #: Seconds a learner's function may run before the checker stops it.
 ATTEMPT_TIMEOUT = 20.0
-
-
-def _new_children(before: set[int]) -> list[mp.process.BaseProcess]:
-    return [p for p in mp.active_children() if p.pid not in before]
 
 
 def _drain(q: Any, wait: float = 0.2) -> list[Any]:
@@ -44,18 +43,6 @@ def _drain(q: Any, wait: float = 0.2) -> list[Any]:
             items.append(q.get(timeout=wait))
     except (queue.Empty, OSError, ValueError):
         return items
-
-
-def _leftover_feedback(before: set[int], what: str) -> Feedback | None:
-    """``Not yet`` if ``what`` left processes running (and stop them), else ``None``."""
-    left = _new_children(before)
-    if not left:
-        return None
-    stop(left, timeout=1.0)
-    return not_yet(
-        f"{what} returned while {len(left)} of its processes were still running (they have "
-        "now been stopped). Join every process you start, with a timeout, before you return."
-    )
 
 
 # --- exercise 1: one sentinel per consumer ---------------------------------------
@@ -193,7 +180,7 @@ def check_pipeline(run_pipeline: Callable[[list[int]], list[int]]) -> Feedback:
     both inputs, and leaves no process running.
     """
     for numbers in PIPELINE_INPUTS:
-        before = {p.pid for p in mp.active_children()}
+        before = child_pids()
         attempt = run_attempt(run_pipeline, list(numbers), timeout=ATTEMPT_TIMEOUT)
         if attempt.timed_out:
             return not_yet(
@@ -206,8 +193,8 @@ def check_pipeline(run_pipeline: Callable[[list[int]], list[int]]) -> Feedback:
         if problem is None:
             problem = _judge_pipeline(numbers, attempt.result)
         if problem is None:
-            problem = _leftover_feedback(before, "run_pipeline")
-        stop(_new_children(before), timeout=1.0)
+            problem = leftover_processes(before, "run_pipeline")
+        stop(new_children(before), timeout=1.0)
         if problem is not None:
             return problem
     return correct(
@@ -288,7 +275,7 @@ def check_reciprocals(reciprocals: Callable[[list[float]], dict]) -> Feedback:
     Correct when it returns ``{x: 1 / x}`` with the error text for 0, within
     the time limit, and leaves no process running.
     """
-    before = {p.pid for p in mp.active_children()}
+    before = child_pids()
     attempt = run_attempt(reciprocals, list(RECIPROCAL_INPUTS), timeout=ATTEMPT_TIMEOUT)
     if attempt.timed_out:
         problem: Feedback | None = not_yet(
@@ -307,8 +294,8 @@ def check_reciprocals(reciprocals: Callable[[list[float]], dict]) -> Feedback:
     if problem is None:
         problem = _judge_reciprocals(attempt.result)
     if problem is None:
-        problem = _leftover_feedback(before, "reciprocals")
-    stop(_new_children(before), timeout=1.0)
+        problem = leftover_processes(before, "reciprocals")
+    stop(new_children(before), timeout=1.0)
     if problem is not None:
         return problem
     return correct(

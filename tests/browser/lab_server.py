@@ -33,12 +33,10 @@ from pathlib import Path
 
 import psutil
 
+from tests.notebook_harness import IPC_PREFIXES, describe, is_helper
+
 ROOT = Path(__file__).resolve().parents[2]
 SHM = Path("/dev/shm")
-#: Names that multiprocessing uses in /dev/shm: shared memory, semaphores.
-IPC_PREFIXES = ("psm_", "sem.mp-")
-#: multiprocessing's own helpers, which live as long as the kernel that started them.
-HELPER_MARKERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
 #: The server and its kernels get their own /dev/shm of Binder's size (Docker's default),
 #: where the machine allows it (Linux, root): then whatever is left there is theirs.
 # fmt: off
@@ -101,21 +99,6 @@ def _end_with_parent() -> None:  # pragma: no cover - runs in the child
 
     pr_set_pdeathsig = 1
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def describe(proc: psutil.Process) -> str:
-    try:
-        return f"pid {proc.pid}: {' '.join(proc.cmdline())[:160]}"
-    except psutil.Error:
-        return f"pid {proc.pid} (gone)"
-
-
-def is_helper(proc: psutil.Process) -> bool:
-    try:
-        cmdline = " ".join(proc.cmdline())
-    except psutil.Error:
-        return True  # already gone
-    return any(marker in cmdline for marker in HELPER_MARKERS)
 
 
 def is_alive(proc: psutil.Process) -> bool:
