@@ -25,8 +25,10 @@ from ..managers import run_board_client, start_board_server
 from ..validation import check_int, check_timeout
 from .feedback import (
     Feedback,
+    child_pids,
     correct,
     first_problem,
+    new_children,
     not_yet,
     plain_checker,
     run_attempt,
@@ -349,10 +351,10 @@ def check_run_board(
         return not_yet("pass your function itself: check_run_board(run_board).")
     timeout = check_timeout("timeout", timeout)
     tasks = list(_TASKS)
-    before = {p.pid for p in mp.active_children()}
+    before = child_pids()
     attempt = run_attempt(run_board, tasks, b"exercise-3-key", timeout=timeout)
     problem = first_problem(attempt, what="run_board", timeout=timeout)
-    leftovers = [p for p in mp.active_children() if p.pid not in before]
+    leftovers = new_children(before)
     stop(leftovers, timeout=0.5)
     if problem is not None:
         return problem

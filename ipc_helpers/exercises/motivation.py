@@ -17,8 +17,10 @@ from ..cleanup import stop
 from ..motivation import split_range, square_all, sum_of_squares
 from .feedback import (
     Feedback,
+    child_pids,
     correct,
     first_problem,
+    new_children,
     not_attempted,
     not_yet,
     plain_checker,
@@ -53,6 +55,7 @@ def _uses(func: Callable[..., Any], name: str) -> bool:
 @plain_checker
 def check_bring_back(squares_from_child: Callable[[list[int]], list[int]]) -> Feedback:
     """Check the learner's ``squares_from_child(numbers)``."""
+    before = child_pids()
     for numbers in ([1, 2, 3, 4], [5, -3, 0], []):
         original = list(numbers)
         attempt = run_attempt(squares_from_child, numbers, timeout=TIME_LIMIT)
@@ -73,7 +76,7 @@ def check_bring_back(squares_from_child: Callable[[list[int]], list[int]]) -> Fe
             )
         if not isinstance(got, list) or got != expected:
             return not_yet(f"squares_from_child({original}) returned {got!r}; expected {expected}.")
-    alive = mp.active_children()
+    alive = new_children(before)
     if alive:
         stop(alive, timeout=2)
         return not_yet(
@@ -109,6 +112,7 @@ _SUM_CASES = [(1000, 2), (1001, 3), (5, 4)]
 @plain_checker
 def check_parallel_sum(parallel_sum_of_squares: Callable[[int, int], int]) -> Feedback:
     """Check the learner's ``parallel_sum_of_squares(n, parts)``."""
+    before = child_pids()
     for n, parts in _SUM_CASES:
         attempt = run_attempt(parallel_sum_of_squares, n, parts, timeout=TIME_LIMIT)
         problem = first_problem(attempt, what="parallel_sum_of_squares", timeout=TIME_LIMIT)
@@ -129,8 +133,8 @@ def check_parallel_sum(parallel_sum_of_squares: Callable[[int, int], int]) -> Fe
                 f"{call} returned {got}, more than {expected}: some numbers were counted "
                 "twice. Chunks must not overlap; a range's stop is not included."
             )
-    if mp.active_children():
-        stop(mp.active_children(), timeout=2)
+    if new_children(before):
+        stop(new_children(before), timeout=2)
         return not_yet(
             "the sums are right, but processes were still running afterwards: use the pool "
             "in a with block (or close() and join() it)."

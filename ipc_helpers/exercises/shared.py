@@ -22,9 +22,18 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import shared
-from ..cleanup import ipc_entries, live_children, stop
+from ..cleanup import ipc_entries, stop
 from ..validation import check_callable
-from .feedback import Feedback, correct, first_problem, not_yet, plain_checker, run_attempt
+from .feedback import (
+    Feedback,
+    child_pids,
+    correct,
+    first_problem,
+    new_children,
+    not_yet,
+    plain_checker,
+    run_attempt,
+)
 
 TIMEOUT = 20.0
 
@@ -47,11 +56,14 @@ def _remove_segments(names: set[str]) -> None:
         leftover.unlink()
 
 
-def _leftovers(before: set[str], what: str) -> Feedback | None:
-    """A ``Not yet`` if processes are alive or new segments exist; cleans both up."""
-    alive = live_children()
+def _leftovers(before: set[str], pids: set[int], what: str) -> Feedback | None:
+    """A ``Not yet`` if new processes are alive or new segments exist; cleans both up.
+
+    ``before`` and ``pids`` are the segments and child pids from before the attempt.
+    """
+    alive = new_children(pids)
     if alive:
-        stop(mp.active_children(), timeout=2.0)
+        stop(alive, timeout=2.0)
         return not_yet(
             f"{what} returned while {len(alive)} process(es) were still running. "
             "Join every process you start (with a timeout) before you return."
@@ -99,7 +111,7 @@ def check_count_safely(count_safely: Callable[..., Any]) -> Feedback:
     """
     check_callable("count_safely", count_safely)
     expected = COUNT_PROCESSES * COUNT_INCREMENTS
-    before = _segments()
+    before, pids = _segments(), child_pids()
     for attempt_number in (1, 2):
         counter = mp.Value("q", 0)
         attempt = run_attempt(
@@ -107,7 +119,7 @@ def check_count_safely(count_safely: Callable[..., Any]) -> Feedback:
         )
         problem = first_problem(attempt, what="count_safely", timeout=TIMEOUT)
         if problem is None:
-            problem = _leftovers(before, "count_safely")
+            problem = _leftovers(before, pids, "count_safely")
         if problem is not None:
             return problem
         total = counter.value
@@ -179,11 +191,11 @@ def check_parallel_sum(parallel_sum: Callable[..., Any]) -> Feedback:
     """
     check_callable("parallel_sum", parallel_sum)
     data = sum_data()
-    before = _segments()
+    before, pids = _segments(), child_pids()
     attempt = run_attempt(parallel_sum, data.copy(), SUM_WORKERS, timeout=TIMEOUT)
     problem = first_problem(attempt, what="parallel_sum", timeout=TIMEOUT)
     if problem is None:
-        problem = _leftovers(before, "parallel_sum")
+        problem = _leftovers(before, pids, "parallel_sum")
     if problem is not None:
         return problem
     result = attempt.result
@@ -243,11 +255,11 @@ def check_fill_table(fill_table: Callable[..., Any]) -> Feedback:
     Uses 10 rows and 3 workers, so the rows do not split evenly.
     """
     check_callable("fill_table", fill_table)
-    before = _segments()
+    before, pids = _segments(), child_pids()
     attempt = run_attempt(fill_table, TABLE_ROWS, TABLE_COLS, TABLE_WORKERS, timeout=TIMEOUT)
     problem = first_problem(attempt, what="fill_table", timeout=TIMEOUT)
     if problem is None:
-        problem = _leftovers(before, "fill_table")
+        problem = _leftovers(before, pids, "fill_table")
     if problem is not None:
         return problem
     result = attempt.result
