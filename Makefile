@@ -9,13 +9,18 @@
 #   make learner-copy   the notebooks without solutions, outputs cleared, in learner-copy/
 #   make wheelhouse     every pinned package as a wheel in wheelhouse/, for a room offline
 #
-# Set-up: .venv is made with $(PYTHON) from requirements.txt (the course) and
-# requirements-dev.txt (test tools); it is redone when either file changes.
+#   make lock           re-resolve requirements*.in into the full locks (needs the network)
+#
+# Set-up: .venv is made with $(PYTHON) from requirements.txt (the course's full
+# lock) and requirements-dev.txt (test tools); it is redone when either changes.
 # Offline: `make lab WHEELHOUSE=wheelhouse` (or any path) installs from that
 # folder only, with pip's index turned off.
 
-# The course pins Python 3.11 (environment.yml): use it when it is installed.
-PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# The course supports Python 3.11 to 3.14 and prefers 3.13, its own Python
+# (environment.yml). Choose another with `make lab PYTHON=python3.12`.
+PYTHON ?= $(shell tools/find_python.sh)
+# The oldest supported Python: `make test` also runs every notebook on it.
+PYTHON_OLDEST ?= $(shell tools/find_python.sh 3.11)
 VENV   := .venv
 BIN    := $(VENV)/bin
 COURSE := $(VENV)/.course-installed
@@ -25,13 +30,25 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where pip finds packages: the index (default) or only the WHEELHOUSE folder.
 PIP_FROM := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),)
 
-.PHONY: lab test test-quick execute lint clean learner-copy wheelhouse
+.PHONY: lab test test-quick execute lint clean learner-copy wheelhouse lock
 
 $(COURSE): requirements.txt pyproject.toml
+	@tools/check_python.sh "$(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FROM) --upgrade pip
 	$(BIN)/python -m pip install $(PIP_FROM) -r requirements.txt
 	$(BIN)/python -m pip install $(PIP_FROM) --no-deps -e .
+	touch $@
+
+# The oldest supported Python, with the course's lock: `make test` runs every
+# notebook on it too (errors fail; outputs are not compared).
+OLDEST := $(VENV)-oldest/.course-installed
+$(OLDEST): requirements.txt pyproject.toml
+	@tools/check_python.sh "$(PYTHON_OLDEST)"
+	test -x $(VENV)-oldest/bin/python || $(PYTHON_OLDEST) -m venv $(VENV)-oldest
+	$(VENV)-oldest/bin/python -m pip install $(PIP_FROM) --upgrade pip
+	$(VENV)-oldest/bin/python -m pip install $(PIP_FROM) -r requirements.txt
+	$(VENV)-oldest/bin/python -m pip install $(PIP_FROM) --no-deps -e .
 	touch $@
 
 $(DEV): $(COURSE) requirements-dev.txt
@@ -50,7 +67,7 @@ test-quick: $(DEV)
 	$(BIN)/python -m tests.run_suite --methods $(or $(METHODS),fork) --notebooks "$(NOTEBOOKS)"
 
 execute: $(COURSE)
-	$(BIN)/python -m tests.execute_notebooks
+	$(BIN)/python -m tools.execute_notebooks
 
 lint: $(COURSE)
 	$(BIN)/ruff check .
@@ -66,5 +83,11 @@ learner-copy: $(COURSE)
 wheelhouse: $(COURSE)
 	$(BIN)/python -m tools.wheelhouse --out wheelhouse
 
+# Maintainers: re-resolve the locks from requirements.in / requirements-dev.in
+# (one universal lock for Python 3.11-3.14) and copy the course's lock into
+# environment.yml. tests/hygiene/test_pins.py checks that all three agree.
+lock: $(DEV)
+	$(BIN)/python -m tools.lock
+
 clean:
-	rm -rf $(VENV) tests/.reports
+	rm -rf $(VENV) $(VENV)-oldest tests/.reports

@@ -75,6 +75,11 @@ def kernel_env() -> dict[str, str]:
     env["PYTHON_COLORS"] = "0"
     env["NO_COLOR"] = "1"
     env["JUPYTER_PLATFORM_DIRS"] = "1"
+    if env.get("IPC_IMITATE_MACOS") == "1":
+        # Every Python process of the run (kernel and spawn children) loads
+        # tests/macos/sitecustomize.py, which removes what a Mac lacks.
+        macos = str(ROOT / "tests" / "macos")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [macos, env.get("PYTHONPATH")]))
     return env
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.badges import badge_targets, rewrite
+from tools.badges import badge_targets, rewrite
 
 from .conftest import NOTEBOOKS, ROOT
 
@@ -45,7 +45,7 @@ def test_binder_badges_open_files_that_exist():
 def test_binder_badges_use_the_configured_repository():
     assert rewrite(README) == README, (
         "README.md Binder badges disagree with [tool.course] in pyproject.toml; "
-        "run `python -m tests.badges`"
+        "run `python -m tools.badges`"
     )
 
 

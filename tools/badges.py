@@ -1,6 +1,6 @@
 """Binder badges for the README, built from ``[tool.course]`` in pyproject.toml.
 
-``python -m tests.badges`` rewrites every Binder badge in README.md so that it
+``python -m tools.badges`` rewrites every Binder badge in README.md so that it
 points at the repository and branch configured there; the hygiene tests check
 that the README agrees. A badge is written in the README as
 

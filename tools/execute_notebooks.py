@@ -1,7 +1,10 @@
 """Execute notebooks top to bottom in a fresh kernel and store the outputs.
 
-``make execute`` runs this on every notebook; ``python -m tests.execute_notebooks
+``make execute`` runs this on every notebook; ``python -m tools.execute_notebooks
 notebooks/01_queue.ipynb`` on one. This is the only way stored outputs are made.
+With ``--check`` the notebooks are executed but not written: an error fails, the
+outputs are not compared (used to run the course on another Python, or in a
+kernel that imitates macOS: see tests/ipython).
 
 The kernel gets the same environment as the test kernels (no colours, the
 course's IPython profile) under the platform's default start method. A cell
@@ -23,8 +26,8 @@ from tests.notebook_harness import kernel_env
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def execute(path: Path, timeout: int = 300) -> float:
-    """Execute the notebook at ``path`` in place; return the seconds it took."""
+def execute(path: Path, timeout: int = 300, store: bool = True) -> float:
+    """Execute the notebook at ``path`` (in place if ``store``); return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -36,9 +39,10 @@ def execute(path: Path, timeout: int = 300) -> float:
     started = time.monotonic()
     client.execute(env=kernel_env())
     elapsed = time.monotonic() - started
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
+    if store:
+        for cell in nb.cells:
+            cell.metadata.pop("execution", None)
+        nbformat.write(nb, path)
     return elapsed
 
 
@@ -47,11 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "notebooks", nargs="*", type=Path, help="notebooks to execute (default: all in notebooks/)"
     )
+    parser.add_argument(
+        "--check", action="store_true", help="execute without writing the outputs back"
+    )
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     for path in paths:
         print(f"executing {path.name} ...", end=" ", flush=True)
-        print(f"{execute(path.resolve()):.1f} s", flush=True)
+        print(f"{execute(path.resolve(), store=not args.check):.1f} s", flush=True)
     return 0
 
 
