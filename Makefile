@@ -56,15 +56,23 @@ $(DEV): $(COURSE) requirements-dev.txt
 	touch $@
 
 lab: $(COURSE)
-	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=notebooks --LabApp.default_url=/lab/tree/00_why_ipc.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=. --LabApp.default_url=/lab/tree/notebooks/00_why_ipc.ipynb
 
-test: $(DEV)
-	$(BIN)/python -m tests.run_suite
+# make test: every stage of tests/run_suite.py (its docstring lists them), side by
+# side, with a summary naming each stage's Python, start method, notebooks and time.
+# It also builds .venv-oldest (Python 3.11). A stage that runs less than it claims
+# (no Python 3.11, no Chromium for the browser stage, a folder missing, no notebook)
+# fails it unless you allow that by stage name, e.g.
+#   make test ALLOW_SKIP=browser            or   ALLOW_SKIP='oldest-*'   (names or patterns)
+test: $(DEV) $(if $(PYTHON_OLDEST),$(OLDEST))
+	$(BIN)/python -m tests.run_suite --allow-skip "$(ALLOW_SKIP)"
 
-# Quicker iteration: one start method, one notebook, e.g.
+# Quicker iteration: strict nbval under one start method on some notebooks, e.g.
 #   make test-quick METHODS=spawn NOTEBOOKS=01_queue
+#   make test-quick STAGES=macos NOTEBOOKS=01_      (any stages: names or patterns)
 test-quick: $(DEV)
-	$(BIN)/python -m tests.run_suite --methods $(or $(METHODS),fork) --notebooks "$(NOTEBOOKS)"
+	$(BIN)/python -m tests.run_suite --methods $(or $(METHODS),fork) \
+		--stages '$(or $(STAGES),nbval-*)' --notebooks "$(NOTEBOOKS)" --allow-skip "$(ALLOW_SKIP)"
 
 execute: $(COURSE)
 	$(BIN)/python -m tools.execute_notebooks
@@ -88,6 +96,12 @@ wheelhouse: $(COURSE)
 # environment.yml. tests/hygiene/test_pins.py checks that all three agree.
 lock: $(DEV)
 	$(BIN)/python -m tools.lock
+
+# The course website (Sphinx + myst-nb) in build/site/html, from the notebooks'
+# stored outputs (nothing is executed); prints where to open it. Warnings fail it.
+.PHONY: site
+site: $(DEV)
+	$(BIN)/python -m tools.site
 
 clean:
 	rm -rf $(VENV) $(VENV)-oldest tests/.reports

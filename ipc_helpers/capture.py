@@ -13,10 +13,13 @@ one line that matters, in a fixed place.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing as mp
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -56,6 +59,7 @@ def capture_stderr() -> Iterator[Captured]:
     ``child_stderr_to(path, target, ...)`` and read the file.
     """
     result = Captured()
+    _start_helpers_first()
     sys.stderr.flush()
     saved_fd = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as sink:
@@ -67,13 +71,50 @@ def capture_stderr() -> Iterator[Captured]:
             with contextlib.redirect_stderr(fd2_stream):
                 yield result
         finally:
-            fd2_stream.flush()
-            fd2_stream.close()
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
+            with interrupts_deferred():  # never leave descriptor 2 redirected
+                fd2_stream.flush()
+                fd2_stream.close()
+                os.dup2(saved_fd, 2)
+                os.close(saved_fd)
             sink.seek(0)
             result.text = sink.read().decode("utf-8", errors="replace")
     result.lines = result.text.splitlines()
+
+
+def _start_helpers_first() -> None:
+    """Start the forkserver before descriptor 2 is redirected.
+
+    The server keeps the descriptor 2 it starts with for good: started inside
+    a ``capture_stderr()`` block, every later forkserver child would write
+    its errors into a deleted file.
+    """
+    # The first of get_all_start_methods() is the default (without fixing it).
+    method = mp.get_start_method(allow_none=True) or mp.get_all_start_methods()[0]
+    if method == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back ``KeyboardInterrupt`` until the block is done (main thread only).
+
+    For short steps that must not be cut in half (restoring a descriptor,
+    starting a thread whose end someone waits for): an interrupt meanwhile is
+    raised when the block ends.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt
 
 
 def child_stderr_to(path: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -12,14 +12,9 @@ with ``path`` a file of the repository (a notebook, or empty for the course).
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from pathlib import Path
 from urllib.parse import quote
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -3,12 +3,17 @@
 ``make execute`` runs this on every notebook; ``python -m tools.execute_notebooks
 notebooks/01_queue.ipynb`` on one. This is the only way stored outputs are made.
 With ``--check`` the notebooks are executed but not written: an error fails, the
-outputs are not compared (used to run the course on another Python, or in a
-kernel that imitates macOS: see tests/ipython).
+outputs are not compared. Use it to try the course on another Python
+(``.venv-oldest/bin/python -m tools.execute_notebooks --check``) or as a Mac
+learner would meet it (``MP_START_METHOD=spawn IPC_IMITATE_MACOS=1``: see
+tests/macos/sitecustomize.py). ``make test`` does both with leak checks
+(tests/run_suite.py).
 
-The kernel gets the same environment as the test kernels (no colours, the
-course's IPython profile) under the platform's default start method. A cell
-that raises stops the run unless it is tagged ``raises-exception``.
+The kernel gets the same environment as the test kernels
+(``tests.notebook_harness.kernel_env``: no colours, the course's IPython
+profile, strict checkers) under ``MP_START_METHOD`` or the platform's default
+start method. A cell that raises stops the run unless it is tagged
+``raises-exception``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ def execute(path: Path, timeout: int = 300, store: bool = True) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
+        # The labs' widget state goes into the notebook's metadata: the website
+        # (make site) draws the stored panels from it.
+        store_widget_state=True,
     )
     started = time.monotonic()
     client.execute(env=kernel_env())

@@ -27,9 +27,22 @@ PIP_SECTION = re.compile(r"(?ms)^  - pip:\n(?:      - .*\n?)*")
 def compile_lock(source: str, target: str) -> None:
     """Resolve ``source`` into ``target`` with uv (universal, oldest Python first)."""
     subprocess.run(
-        [sys.executable, "-m", "uv", "pip", "compile", "--quiet", "--universal",
-         "--python-version", OLDEST, "--custom-compile-command", "make lock",
-         source, "-o", target],
+        [
+            sys.executable,
+            "-m",
+            "uv",
+            "pip",
+            "compile",
+            "--quiet",
+            "--universal",
+            "--python-version",
+            OLDEST,
+            "--custom-compile-command",
+            "make lock",
+            source,
+            "-o",
+            target,
+        ],
         cwd=ROOT,
         check=True,
     )

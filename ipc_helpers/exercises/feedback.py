@@ -1,42 +1,85 @@
-"""What every exercise checker shares: the ``Feedback`` answer and a safe runner.
+"""What every exercise checker shares: the ``Feedback`` answer and one safe runner.
 
-A checker must never answer with a traceback and never hang. ``run_attempt``
-runs the learner's code in a helper thread with a time limit; if it does not
-finish, the checker stops the processes it started and says so in plain words.
-``plain_checker`` turns any surprise inside a checker into a ``Not yet``.
+A checker must never answer with a traceback, never hang, never leave a
+process running, and only claim what it saw. The pieces:
+
+- ``Feedback``: the answer, in plain words, wrapped to 90 columns.
+- ``run_attempt(func, *args, timeout=ATTEMPT_TIMEOUT, **kwargs)``: runs the
+  learner's function in a helper thread with a time limit and records what it
+  really did (processes, pools, shared-memory segments; see ``Attempt``), then
+  stops what it left running and unlinks what it left linked.
+- ``first_problem(attempt, what=...)``: the answer for an attempt that did not
+  get far (placeholder, worker defined in a cell, timeout, error, leftovers).
+- ``require_processes`` / ``require_joined`` / ``require_clean_exits`` /
+  ``require_segments`` / ``require_created``: ``Not yet`` when the code did
+  not do the IPC the exercise is about.
+- ``plain_checker``: a checker's own exception becomes ``Checker bug`` (raised
+  again when ``IPC_HELPERS_STRICT=1``), and Kernel → Interrupt during a check
+  stops everything the check started and answers ``Interrupted``.
 """
 
 from __future__ import annotations
 
 import functools
 import multiprocessing as mp
-import threading
-from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from ..cleanup import stop
-from ..validation import check_timeout
+from ..capture import Captured, capture_stderr, interrupts_deferred
+from ..cleanup import StartedProcess, WatchedThread, stop, track
+from ..contexts import ContextLike, get_context
+from ..text import wrap
+from ..validation import check_callable, check_int, check_timeout, check_type
 
 CORRECT = "correct"
 NOT_YET = "not yet"
 NOT_ATTEMPTED = "not attempted"
+CHECKER_BUG = "checker bug"
+INTERRUPTED = "interrupted"
 
-_LABELS = {CORRECT: "Correct!", NOT_YET: "Not yet:", NOT_ATTEMPTED: "Not attempted yet:"}
+_LABELS = {
+    CORRECT: "Correct!",
+    NOT_YET: "Not yet:",
+    NOT_ATTEMPTED: "Not attempted yet:",
+    CHECKER_BUG: "Checker bug:",
+    INTERRUPTED: "Interrupted:",
+}
+STATUSES = tuple(_LABELS)
+
+#: Seconds a learner's attempt may run before the checker stops it (every checker).
+ATTEMPT_TIMEOUT = 20.0
+
+#: Set to ``1`` (tests do) to make ``plain_checker`` raise a checker's own errors.
+STRICT_ENV = "IPC_HELPERS_STRICT"
 
 
 @dataclass(frozen=True)
 class Feedback:
-    """A checker's answer. ``ok`` is true only when the attempt is correct."""
+    """A checker's answer. ``ok`` is true only when the attempt is correct.
+
+    ``str()`` is the label and the message, wrapped at word boundaries to at
+    most 90 columns: ``Not yet: the count is 3, expected 4``.
+    """
 
     status: str
     message: str
+
+    def __post_init__(self) -> None:
+        if self.status not in _LABELS:
+            listed = ", ".join(repr(s) for s in STATUSES)
+            raise ValueError(f"status must be one of {listed}; got {self.status!r}")
+        check_type("message", self.message, str)
 
     @property
     def ok(self) -> bool:
         return self.status == CORRECT
 
     def __str__(self) -> str:
-        return f"{_LABELS[self.status]} {self.message}"
+        return wrap(f"{_LABELS[self.status]} {self.message}")
 
     def __repr__(self) -> str:
         return str(self)
@@ -59,13 +102,57 @@ def not_attempted(
     return Feedback(NOT_ATTEMPTED, message)
 
 
+def checker_bug(error: BaseException) -> Feedback:
+    """The answer when the checker itself failed: the learner is not to blame."""
+    return Feedback(
+        CHECKER_BUG,
+        f"this is a bug in the checker, not in your code ({type(error).__name__}: {error}). "
+        "Please tell the course authors; meanwhile, compare your answer with the solution.",
+    )
+
+
+def interrupted() -> Feedback:
+    """The answer when the learner pressed Kernel → Interrupt during a check."""
+    return Feedback(
+        INTERRUPTED,
+        "you stopped the check. The processes it started were stopped and its shared "
+        "memory removed; run the cell again to check your answer.",
+    )
+
+
+# --- running an attempt --------------------------------------------------------
+
+
 @dataclass
 class Attempt:
-    """What happened when the learner's code ran."""
+    """What happened when the learner's code ran (see ``run_attempt``).
+
+    ``result`` / ``error``: what the function returned or raised.
+    ``timed_out``: it was still running after ``timeout`` seconds.
+    ``seconds``: how long it ran (until it returned, raised or timed out).
+    ``processes``: every process it started, by any route (``Process``,
+    ``Pool``, ``ProcessPoolExecutor``, a manager), as ``StartedProcess``
+    records (name, pid, target, module, kind, start method, exit code).
+    ``pools``: type names of the pools, executors and managers it created.
+    ``tasks``: qualified names of the functions it gave to pools/executors.
+    ``segments``: names of the ``SharedMemory`` segments it created.
+    ``leftover`` / ``segments_left``: processes still running and segments
+    still linked when it returned (the runner has stopped / unlinked them).
+    ``stderr``: what it and its fork/spawn children wrote to stderr.
+    """
 
     result: Any = None
     error: BaseException | None = None
     timed_out: bool = False
+    timeout: float = ATTEMPT_TIMEOUT
+    seconds: float = 0.0
+    processes: list[StartedProcess] = field(default_factory=list)
+    pools: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    leftover: list[StartedProcess] = field(default_factory=list)
+    segments_left: list[str] = field(default_factory=list)
+    stderr: str = ""
 
     @property
     def placeholder(self) -> bool:
@@ -80,22 +167,371 @@ class Attempt:
         name = type(self.error).__name__
         return f"your code raised {name}: {text}" if text else f"your code raised {name}"
 
+    def child_errors(self) -> list[str]:
+        """``SomeError: message`` lines that children wrote to stderr, in order."""
+        return Captured(self.stderr).exception_lines()
+
+    def start_methods(self) -> set[str]:
+        """The start methods of the processes it started."""
+        return {p.start_method for p in self.processes}
+
+    def ran(self, func: Callable[..., Any]) -> bool:
+        """True if a process it started, or a pool task it gave, ran ``func``."""
+        name = getattr(func, "__qualname__", None)
+        module = getattr(func, "__module__", None)
+        return any(p.target == name and p.module == module for p in self.processes) or (
+            f"{module}.{name}" in self.tasks
+        )
+
+    def defined_in_cell(self) -> list[str]:
+        """Names of functions from a notebook cell that ``spawn``/``forkserver`` children ran.
+
+        A function defined in a cell lives in the kernel's ``__main__``; a
+        child started with ``spawn`` or ``forkserver`` has a different
+        ``__main__`` and fails with ``AttributeError: Can't get attribute ...``.
+        """
+        fresh = [p for p in self.processes if p.start_method != "fork"]
+        names = {p.target for p in fresh if p.module == "__main__" and p.kind == "process"}
+        if any(p.kind in ("pool worker", "executor worker") for p in fresh):
+            names |= {t.removeprefix("__main__.") for t in self.tasks if t.startswith("__main__.")}
+        return sorted(names)
+
+    def failed(self) -> bool:
+        """True if it timed out, raised, or a child reported an error or exited with 1."""
+        return (
+            self.timed_out
+            or self.error is not None
+            or bool(self.child_errors())
+            or any(p.exitcode == 1 for p in self.processes)
+        )
+
+
+def run_attempt(
+    func: Callable[..., Any], *args: Any, timeout: float = ATTEMPT_TIMEOUT, **kwargs: Any
+) -> Attempt:
+    """Run ``func(*args, **kwargs)`` in a helper thread and wait at most ``timeout`` s.
+
+    The returned ``Attempt`` records what the code really did. When it has
+    returned (or timed out), whatever it left running is stopped without
+    wedging the kernel: pools, executors and managers through their own API
+    first, then plain processes; segments it left linked are unlinked.
+    Processes and segments that existed before are never touched.
+
+    ``KeyboardInterrupt`` (Kernel → Interrupt) while it waits: the same
+    cleanup runs, then the interrupt is raised again, so that a
+    ``plain_checker`` answers ``Interrupted``. The helper thread is a
+    daemon: code stuck on something else cannot keep Python alive.
+    """
+    check_callable("func", func)
+    timeout = check_timeout("timeout", timeout)
+    attempt = Attempt(timeout=timeout)
+
+    def target() -> None:
+        try:
+            attempt.result = func(*args, **kwargs)
+        except BaseException as exc:  # the learner's error is data here
+            attempt.error = exc
+
+    thread = WatchedThread(target, name="exercise-attempt")
+    started = time.monotonic()
+    with capture_stderr() as captured:
+        with track(watch=thread) as tracker:
+            with interrupts_deferred():  # so that an interrupt finds it started and watched
+                thread.start()
+            thread.wait(started + timeout)  # in slices: see WatchedThread
+            attempt.seconds = time.monotonic() - started
+            attempt.timed_out = thread.running()
+        if attempt.timed_out:
+            thread.wait(time.monotonic() + 2.0)  # stopping its processes often unblocks it
+    attempt.stderr = captured.text
+    attempt.processes, attempt.pools = tracker.processes, tracker.pools
+    attempt.tasks, attempt.segments = tracker.tasks, tracker.segments
+    attempt.leftover, attempt.segments_left = tracker.leftover, tracker.segments_left
+    return attempt
+
+
+# --- the answers for an attempt that did not get far ----------------------------
+
+
+def _child_said(attempt: Attempt) -> str:
+    errors = [e for e in attempt.child_errors() if not e.startswith("KeyboardInterrupt")]
+    return f" A child process reported: {errors[-1]}" if errors else ""
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}es" if noun.endswith("s") else f"{n} {noun}s"
+
+
+def first_problem(
+    attempt: Attempt, *, what: str, timeout: float | None = None, leftovers: bool = True
+) -> Feedback | None:
+    """The answer for an attempt that did not get far, else ``None``.
+
+    In order: the placeholder (``Not attempted``); a worker defined in a
+    notebook cell used under ``spawn``/``forkserver``; a timeout; an error;
+    then (with ``leftovers=True``) processes still running or segments still
+    linked when it returned. ``what`` names the learner's function
+    (``"squares_from_child"``). ``timeout`` is accepted for old callers and
+    ignored: the attempt knows its own.
+    """
+    check_type("what", what, str)
+    if attempt.placeholder:
+        return not_attempted()
+    in_cell = attempt.defined_in_cell()
+    if in_cell and attempt.failed():
+        method = sorted(attempt.start_methods() - {"fork"})[0]
+        return not_yet(
+            f"{what} ran {in_cell[0]}, a function defined in a notebook cell, in a {method} "
+            "child. Such a child starts a fresh Python that cannot find it (AttributeError: "
+            f"Can't get attribute '{in_cell[0]}'). Import the worker from a module instead."
+        )
+    if attempt.timed_out:
+        return not_yet(
+            f"{what} did not finish within {attempt.timeout:g} s, so its processes were "
+            "stopped. Something waits for an event that never happens: give every join(), "
+            "get(), recv() and wait() a timeout, and check that each of them has a partner."
+            + _child_said(attempt)
+        )
+    if attempt.error is not None:
+        return not_yet(attempt.explain_error() + "." + _child_said(attempt))
+    if leftovers:
+        return left_running(attempt, what=what)
+    return None
+
+
+def left_running(attempt: Attempt, *, what: str) -> Feedback | None:
+    """``Not yet`` if the attempt returned with processes running or segments linked."""
+    if attempt.leftover:
+        kinds = {p.kind for p in attempt.leftover}
+        advice = "Join every process you start, with a timeout, before you return"
+        if kinds & {"pool worker", "executor worker"}:
+            advice += "; use a Pool or executor in a with block (or close() and join() it)"
+        if "manager" in kinds:
+            advice += "; use the manager in a with block (or call shutdown())"
+        n = len(attempt.leftover)
+        return not_yet(
+            f"{what} returned while {_plural(n, 'process')} it started "
+            f"{'was' if n == 1 else 'were'} still running (now stopped). {advice}."
+        )
+    if attempt.segments_left:
+        n = len(attempt.segments_left)
+        return not_yet(
+            f"{what} left {_plural(n, 'shared-memory segment')} linked (now removed). "
+            "close() and unlink() every SharedMemory you create, in a finally block."
+        )
+    return None
+
+
+# --- demanding real IPC ------------------------------------------------------------
+
+
+def require_processes(
+    attempt: Attempt,
+    *,
+    what: str,
+    at_least: int = 1,
+    running: Callable[..., Any] | None = None,
+    start_method: str | None = None,
+) -> Feedback | None:
+    """``Not yet`` unless the attempt started real processes (as asked), else ``None``.
+
+    ``at_least``: how many processes (pool and executor workers count).
+    ``running``: a function some process or pool task must have run.
+    ``start_method``: the start method every process must have used.
+    """
+    check_type("what", what, str)
+    at_least = check_int("at_least", at_least, minimum=1)
+    n = len(attempt.processes)
+    if n == 0:
+        return not_yet(
+            f"{what} started no process: it gave the right answer, but the exercise is "
+            "about doing the work in child processes. Start them with Process, a Pool or "
+            "a ProcessPoolExecutor."
+        )
+    if n < at_least:
+        return not_yet(f"{what} started {_plural(n, 'process')}; the exercise asks for {at_least}.")
+    if running is not None and not attempt.ran(running):
+        name = getattr(running, "__qualname__", repr(running))
+        return not_yet(
+            f"{what} started processes, but none of them ran {name}: give {name} to your "
+            "processes (target=...) or to your pool."
+        )
+    if start_method is not None:
+        others = sorted(attempt.start_methods() - {start_method})
+        if others:
+            return not_yet(
+                f"{what} started its processes with {others[0]}; the exercise asks for "
+                f"{start_method}: use multiprocessing.get_context({start_method!r})."
+            )
+    return None
+
+
+def _exit_meaning(code: int) -> str:
+    if code < 0:
+        return f"exit code {code}: it was stopped by a signal (terminate() or stop()), not finished"
+    return f"exit code {code}: it ended with an error"
+
+
+def require_clean_exits(attempt: Attempt, *, what: str) -> Feedback | None:
+    """``Not yet`` if a process the attempt started (not a pool worker) did not exit with 0.
+
+    A pool's workers are left out: ``with Pool(...)`` ends them with
+    ``terminate()`` (exit code -15) by design.
+    """
+    check_type("what", what, str)
+    bad = [p for p in attempt.processes if p.kind == "process" and p.exitcode not in (0, None)]
+    if not bad:
+        return None
+    return not_yet(
+        f"{len(bad)} of the processes {what} started ended with {_exit_meaning(bad[0].exitcode)}. "
+        "Let each worker finish on its own (a sentinel tells it to stop), then join it."
+        + _child_said(attempt)
+    )
+
+
+def require_joined(attempt: Attempt, *, what: str) -> Feedback | None:
+    """``Not yet`` if the attempt did not ``join()`` a process it started (pool workers aside).
+
+    Deterministic, unlike checking whether a child is still alive when the
+    function returns: a child that happens to have ended already still had
+    to be joined.
+    """
+    check_type("what", what, str)
+    unjoined = [p for p in attempt.processes if p.kind == "process" and not p.joined]
+    if not unjoined:
+        return None
+    n = len(unjoined)
+    return not_yet(
+        f"{what} did not join {_plural(n, 'process')} it started ({unjoined[0].name}). "
+        "Call join() (with a timeout) on every process you start, so that it has really "
+        "ended before you return."
+    )
+
+
+def require_segments(attempt: Attempt, *, what: str, at_least: int = 1) -> Feedback | None:
+    """``Not yet`` unless the attempt created ``at_least`` ``SharedMemory`` segments here."""
+    check_type("what", what, str)
+    at_least = check_int("at_least", at_least, minimum=1)
+    if len(attempt.segments) >= at_least:
+        return None
+    return not_yet(
+        f"{what} created no SharedMemory segment in this process, so its workers cannot have "
+        "shared one. Create it in the parent (SharedMemory(create=True, size=...)) and give "
+        "its name to the workers."
+    )
+
+
+class RecordingContext:
+    """A ``multiprocessing`` context that counts what the code creates with it.
+
+    Give it to the learner's function instead of a plain context, then ask
+    ``require_created(ctx, ...)`` (or read ``ctx.created["Pipe"]``) whether
+    the code really made the pipe, queue or lock the exercise is about.
+    Everything else (``get_start_method``, ...) is the wrapped context's.
+    """
+
+    RECORDED = frozenset(
+        {
+            *("Process", "Pool", "Manager", "Queue", "SimpleQueue", "JoinableQueue", "Pipe"),
+            *("Value", "Array", "RawValue", "RawArray", "Lock", "RLock", "Semaphore"),
+            *("BoundedSemaphore", "Event", "Condition", "Barrier"),
+        }
+    )
+
+    def __init__(self, method_or_ctx: ContextLike = None) -> None:
+        self._ctx = get_context(method_or_ctx)
+        self.created: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._ctx, name)
+        if name not in self.RECORDED:
+            return attr
+
+        @functools.wraps(attr)
+        def create(*args: Any, **kwargs: Any) -> Any:
+            self.created[name] += 1
+            return attr(*args, **kwargs)
+
+        return create
+
+    def __repr__(self) -> str:
+        return f"<RecordingContext {self._ctx.get_start_method()!r}>"
+
+
+def require_created(ctx: RecordingContext, *, what: str, names: Iterable[str]) -> Feedback | None:
+    """``Not yet`` if ``what`` created none of ``names`` (``"Pipe"``, ...) with ``ctx``."""
+    check_type("ctx", ctx, RecordingContext)
+    check_type("what", what, str)
+    wanted = [check_type("names[...]", n, str) for n in names]
+    unknown = [n for n in wanted if n not in RecordingContext.RECORDED]
+    if not wanted or unknown:
+        raise ValueError(f"names must be some of {sorted(RecordingContext.RECORDED)}")
+    if any(ctx.created[n] for n in wanted):
+        return None
+    listed = " or ".join(f"ctx.{n}()" for n in wanted)
+    return not_yet(
+        f"{what} did not create its {wanted[0]} with the context it was given: use {listed}, "
+        "so that the checker can see the IPC happen."
+    )
+
+
+# --- the decorator ------------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Feedback])
+
+
+def strict() -> bool:
+    """True when ``IPC_HELPERS_STRICT=1``: checker bugs are raised, not reported."""
+    return os.environ.get(STRICT_ENV) == "1"
+
+
+def plain_checker(check: F) -> F:
+    """Make ``check`` safe to call from a notebook cell.
+
+    - Everything the check starts (processes, pools, managers, segments) is
+      recorded; what is left when it ends is stopped and unlinked.
+    - ``KeyboardInterrupt`` (Kernel → Interrupt) at any moment: that cleanup,
+      then ``Interrupted`` feedback, within a few seconds. Children's
+      tracebacks of the interrupt are kept out of the cell (fork and spawn).
+    - The checker's own exception becomes ``Checker bug`` feedback (this is a
+      bug in the checker, not in the learner's code) and is raised again when
+      ``IPC_HELPERS_STRICT=1``, so that tests fail on it.
+    """
+    check_callable("check", check)
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> Feedback:
+        try:
+            with capture_stderr(), track():
+                feedback = check(*args, **kwargs)
+            if not isinstance(feedback, Feedback):
+                raise TypeError(f"the checker returned {type(feedback).__name__}, not Feedback")
+        except KeyboardInterrupt:
+            return interrupted()
+        except Exception as exc:
+            if strict():
+                raise
+            return checker_bug(exc)
+        return feedback
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- kept for checkers not yet moved to run_attempt's records (remove when unused) ---
+
 
 def child_pids() -> set[int]:
-    """The process ids of this process's live ``multiprocessing`` children."""
+    """Deprecated: ``run_attempt`` records processes (``attempt.processes``)."""
     return {p.pid for p in mp.active_children()}
 
 
 def new_children(before: set[int]) -> list[mp.process.BaseProcess]:
-    """Live children that were not in ``before`` (a ``child_pids()`` snapshot)."""
+    """Deprecated: use ``attempt.leftover`` (``run_attempt`` stops them)."""
     return [p for p in mp.active_children() if p.pid not in before]
 
 
 def leftover_processes(before: set[int], what: str) -> Feedback | None:
-    """``Not yet`` if ``what`` left processes running (and stop them), else ``None``.
-
-    ``before`` is the ``child_pids()`` snapshot taken before the learner's code ran.
-    """
+    """Deprecated: use ``first_problem`` / ``left_running(attempt, what=...)``."""
     left = new_children(before)
     if not left:
         return None
@@ -104,75 +540,3 @@ def leftover_processes(before: set[int], what: str) -> Feedback | None:
         f"{what} returned while {len(left)} of its processes were still running (they have "
         "now been stopped). Join every process you start, with a timeout, before you return."
     )
-
-
-def run_attempt(
-    func: Callable[..., Any], *args: Any, timeout: float = 15.0, **kwargs: Any
-) -> Attempt:
-    """Run ``func(*args, **kwargs)`` in a thread and wait at most ``timeout`` s.
-
-    If it is still running then, every ``multiprocessing`` child it started is
-    stopped (that usually unblocks a ``join`` or a ``get``), and the attempt is
-    reported as timed out. Children that existed before (a manager the learner
-    started earlier, say) are left alone. The helper thread is a daemon: if the
-    learner's code is stuck on something else, it cannot keep Python alive.
-    """
-    timeout = check_timeout("timeout", timeout)
-    outcome = Attempt()
-    before = child_pids()
-
-    def target() -> None:
-        try:
-            outcome.result = func(*args, **kwargs)
-        except BaseException as exc:  # the learner's error is data here
-            outcome.error = exc
-
-    thread = threading.Thread(target=target, name="exercise-attempt", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        outcome.timed_out = True
-        stop(new_children(before), timeout=1.0)
-        thread.join(2.0)
-    return outcome
-
-
-F = TypeVar("F", bound=Callable[..., Feedback])
-
-
-def plain_checker(check: F) -> F:
-    """Decorate a checker so that a surprise inside it becomes plain words.
-
-    The checker's own bugs or an answer of a shape nobody expected must not
-    show the learner a traceback.
-    """
-
-    @functools.wraps(check)
-    def wrapper(*args: Any, **kwargs: Any) -> Feedback:
-        try:
-            return check(*args, **kwargs)
-        except Exception as exc:  # plain words instead of a traceback
-            return not_yet(
-                f"the checker could not use your answer ({type(exc).__name__}: {exc}). "
-                "Check that it has the shape the exercise asks for."
-            )
-
-    return wrapper  # type: ignore[return-value]
-
-
-def first_problem(attempt: Attempt, *, what: str, timeout: float) -> Feedback | None:
-    """The feedback for an attempt that did not even return, else ``None``.
-
-    ``what`` names the learner's function in the messages.
-    """
-    if attempt.placeholder:
-        return not_attempted()
-    if attempt.timed_out:
-        return not_yet(
-            f"{what} did not finish within {timeout:g} s, so its processes were stopped. "
-            "Something waits for an event that never happens: give every join(), get(), "
-            "recv() and wait() a timeout, and check that each of them has a partner."
-        )
-    if attempt.error is not None:
-        return not_yet(attempt.explain_error() + ".")
-    return None

@@ -1,4 +1,4 @@
-"""Exercise checkers of notebook 01, *Queue*, and their reference solutions.
+"""Exercise checkers of notebook 01, *Queue*.
 
 1. ``check_sentinels(send_sentinels)``: shut down N consumers with the right
    number of sentinels.
@@ -7,69 +7,55 @@
 3. ``check_reciprocals(reciprocals)``: collect the results *and the errors* of
    workers without hanging.
 
-Each checker runs the learner's function with a time limit, stops any process
-it left running, and answers in plain words (see ``feedback``).
+The solutions live in the notebook (cells tagged ``solution``); the tests run
+them through these checkers. Each checker runs the learner's function with
+``run_attempt`` (bounded; whatever it leaves running is stopped), checks that
+the work really happened in child processes that ended by themselves, and
+answers in plain words (see ``feedback``).
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import queue
-from typing import Any, Callable
+import time
+from collections.abc import Callable
+from typing import Any
 
 from ..cleanup import stop
+from ..contexts import get_context
 from ..queues import consumer, increment_stage, safe_reciprocal_worker, square_stage
 from .feedback import (
+    ATTEMPT_TIMEOUT,
+    Attempt,
     Feedback,
-    child_pids,
     correct,
     first_problem,
-    leftover_processes,
-    new_children,
+    interrupted,
     not_yet,
     plain_checker,
+    require_clean_exits,
+    require_processes,
     run_attempt,
 )
 
-#: Seconds a learner's function may run before the checker stops it.
-ATTEMPT_TIMEOUT = 20.0
+
+def _not_a_function(answer: Any, what: str, signature: str) -> Feedback | None:
+    if callable(answer):
+        return None
+    return not_yet(
+        f"{what} should be a function, {signature}, but it is {type(answer).__name__} "
+        f"{answer!r:.60}. Define it with def {what}(...): in the cell."
+    )
 
 
 def _drain(q: Any, wait: float = 0.2) -> list[Any]:
-    """Everything still readable on ``q`` (the writers have exited)."""
+    """Everything still readable on ``q`` once its writers have exited."""
     items = []
     try:
         while True:
             items.append(q.get(timeout=wait))
-    except (queue.Empty, OSError, ValueError):
+    except queue.Empty:
         return items
-
-
-# --- exercise 1: one sentinel per consumer ---------------------------------------
-
-#: The tasks of exercise 1.
-TASKS = list(range(12))
-
-#: Seconds the checker gives the consumers to exit once the tasks are out.
-CONSUMER_GRACE = 3.0
-
-
-def _consume_with(send_sentinels: Callable[[Any, int], Any], n_consumers: int) -> dict:
-    """Put ``TASKS``, let ``send_sentinels`` end them, run ``n_consumers`` consumers."""
-    tasks, results = mp.Queue(), mp.Queue()
-    for item in TASKS:
-        tasks.put(item)
-    send_sentinels(tasks, n_consumers)  # the learner's code; nothing is running yet
-    consumers = [
-        mp.Process(target=consumer, args=(tasks, results), kwargs={"timeout": 10.0})
-        for _ in range(n_consumers)
-    ]
-    for p in consumers:
-        p.start()
-    exitcodes = stop(consumers, timeout=CONSUMER_GRACE)
-    consumed = _drain(results)
-    leftover = _drain(tasks)
-    return {"consumed": consumed, "exitcodes": exitcodes, "leftover": leftover}
 
 
 def _count(n: int, noun: str) -> str:
@@ -80,31 +66,119 @@ def _was(n: int) -> str:
     return "was" if n == 1 else "were"
 
 
-def _judge_sentinels(n_consumers: int, run: dict) -> Feedback | None:
-    strangers = [x for x in run["consumed"] if x not in TASKS]
+# --- exercise 1: one sentinel per consumer ---------------------------------------
+
+#: The tasks of exercise 1.
+TASKS = list(range(12))
+
+#: Seconds the checker gives the consumers to exit once ``send_sentinels`` returned.
+CONSUMER_GRACE = 3.0
+
+
+class RecordingQueue:
+    """The ``tasks`` queue given to ``send_sentinels``: a real ``Queue`` that remembers puts.
+
+    Everything else (``close``, ``join_thread``, ``empty``, ...) is the real
+    queue's. Handed to a child process, it arrives as the plain queue.
+    """
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.put_items: list[Any] = []
+
+    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        self.real.put(obj, block, timeout)
+        self.put_items.append(obj)
+
+    def put_nowait(self, obj: Any) -> None:
+        self.put(obj, False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def __reduce__(self) -> tuple[Callable[[Any], Any], tuple[Any]]:
+        return (_itself, (self.real,))
+
+    def __repr__(self) -> str:
+        return repr(self.real)
+
+
+def _itself(obj: Any) -> Any:
+    return obj
+
+
+def _wait_for(processes: list[Any], seconds: float) -> list[int | None]:
+    """Exit codes after waiting at most ``seconds`` in short slices; stop the rest."""
+    deadline = time.monotonic() + seconds
+    for p in processes:
+        while p.is_alive() and time.monotonic() < deadline:
+            p.join(0.1)
+    return stop(processes, timeout=1.0)
+
+
+def _sentinel_run(send_sentinels: Callable[..., Any], n_consumers: int) -> Feedback | None:
+    """Start the consumers, put the tasks, let ``send_sentinels`` end them; judge."""
+    ctx = get_context()
+    tasks, results = RecordingQueue(ctx.Queue()), ctx.Queue()
+    consumers = [
+        ctx.Process(target=consumer, args=(tasks.real, results), kwargs={"timeout": 10.0})
+        for _ in range(n_consumers)
+    ]
+    try:
+        for p in consumers:
+            p.start()  # first: the learner's code may close the queue (12.21)
+        for item in TASKS:
+            tasks.real.put(item)
+        attempt = run_attempt(send_sentinels, tasks, n_consumers)
+        problem = first_problem(attempt, what="send_sentinels")
+        if problem is not None:
+            return problem
+        exitcodes = _wait_for(consumers, CONSUMER_GRACE)
+        consumed = _drain(results)
+    finally:
+        stop(consumers, timeout=1.0)
+    return _judge_sentinels(n_consumers, tasks.put_items, exitcodes, consumed)
+
+
+def _judge_sentinels(
+    n_consumers: int, put: list[Any], exitcodes: list[int | None], consumed: list[Any]
+) -> Feedback | None:
+    with_n = f"with {_count(n_consumers, 'consumer')}"
+    strangers = [x for x in put if x is not None]
+    if strangers and all(x in TASKS for x in strangers):
+        return not_yet(
+            f"{with_n}, send_sentinels put {strangers[0]!r}, a task: the tasks are already on "
+            "the queue. Put only the sentinels, one None per consumer."
+        )
     if strangers:
         return not_yet(
-            f"the consumers received {strangers[0]!r}, which is not one of the tasks. These "
-            "consumers stop at None, so the sentinel must be None."
+            f"{with_n}, send_sentinels put {strangers[0]!r}. These consumers stop at None "
+            "(any other value is just one more task to them), so the sentinel must be None."
         )
-    stuck = sum(code != 0 for code in run["exitcodes"])
+    nones = len(put)
+    failed = [code for code in exitcodes if code is None or code > 0]
+    if failed:
+        # The checker's consumers cannot fail on None or on a task: something stopped them
+        # from outside, and Kernel → Interrupt (SIGINT to every child) is what does that.
+        return interrupted()
+    stuck = sum(code < 0 for code in exitcodes)  # still waiting: the checker stopped them
     if stuck:
         return not_yet(
-            f"with {_count(n_consumers, 'consumer')}, {stuck} {_was(stuck)} still waiting for "
-            f"an item after {CONSUMER_GRACE:g} s and had to be stopped. A consumer stops at the "
-            "first None it takes, so each consumer needs its own None."
+            f"{with_n}, send_sentinels put {_count(nones, 'None')}, and {stuck} "
+            f"{'consumer' if stuck == 1 else 'consumers'} {_was(stuck)} still waiting for an "
+            f"item after {CONSUMER_GRACE:g} s (now stopped). A consumer stops at the first "
+            "None it takes, so each consumer needs its own None."
         )
-    if sorted(run["consumed"]) != TASKS:
+    if nones > n_consumers:
+        extra = nones - n_consumers
         return not_yet(
-            f"with {_count(n_consumers, 'consumer')}, the items consumed were "
-            f"{sorted(run['consumed'])}, not {TASKS}. Put only sentinels: the tasks are "
-            "already on the queue."
+            f"{with_n}, send_sentinels put {_count(nones, 'None')}: {extra} {_was(extra)} "
+            "left on the queue that no consumer took. Put exactly one per consumer."
         )
-    extra = [x for x in run["leftover"] if x is None]
-    if extra:
+    if sorted(consumed) != TASKS:
         return not_yet(
-            f"with {_count(n_consumers, 'consumer')}, {len(extra)} None {_was(len(extra))} "
-            "left on the queue that no consumer took: put exactly one per consumer."
+            f"{with_n}, the consumers reported {sorted(consumed)}, not the tasks {TASKS}: "
+            "put only the sentinels, the tasks are already on the queue."
         )
     return None
 
@@ -113,26 +187,20 @@ def _judge_sentinels(n_consumers: int, run: dict) -> Feedback | None:
 def check_sentinels(send_sentinels: Callable[[Any, int], Any]) -> Feedback:
     """Check ``send_sentinels(tasks, n_consumers)`` with 1 and with 3 consumers.
 
-    It is correct when every consumer exits by itself (exit code 0), every
-    task is consumed exactly once and no sentinel is left over.
+    The consumers run ``queues.consumer`` in child processes, started before
+    the tasks. Correct when ``send_sentinels`` put exactly one ``None`` per
+    consumer, every consumer exited by itself (exit code 0) and every task
+    was consumed once.
     """
+    problem = _not_a_function(send_sentinels, "send_sentinels", "send_sentinels(tasks, n)")
     for n_consumers in (1, 3):
-        attempt = run_attempt(_consume_with, send_sentinels, n_consumers, timeout=ATTEMPT_TIMEOUT)
-        problem = first_problem(attempt, what="send_sentinels", timeout=ATTEMPT_TIMEOUT)
-        if problem is None:
-            problem = _judge_sentinels(n_consumers, attempt.result)
-        if problem is not None:
-            return problem
+        problem = problem or _sentinel_run(send_sentinels, n_consumers)
+    if problem is not None:
+        return problem
     return correct(
-        "with 1 and with 3 consumers, every consumer took one None and exited with code 0, "
-        f"and all {len(TASKS)} tasks were consumed exactly once."
+        "with 1 and with 3 consumers, send_sentinels put one None per consumer, every "
+        f"consumer exited by itself with code 0, and all {len(TASKS)} tasks were consumed once."
     )
-
-
-def send_sentinels_solution(tasks: Any, n_consumers: int) -> None:
-    """Reference solution of exercise 1: one ``None`` per consumer."""
-    for _ in range(n_consumers):
-        tasks.put(None)
 
 
 # --- exercise 2: a two-stage pipeline ------------------------------------------------
@@ -151,78 +219,69 @@ def _judge_pipeline(numbers: list[int], result: Any) -> Feedback | None:
         return None
     if None in result:
         return not_yet(
-            "the list you returned contains None: the None is the end-of-stream signal. "
-            "Stop reading when you take it instead of adding it to the results."
+            "the list you returned contains None: None is the end-of-stream signal. Stop "
+            "reading when you take it, instead of adding it to the results."
         )
-    if result == [n * n for n in numbers]:
+    if numbers and result == [n * n for n in numbers]:
         return not_yet(
-            "you returned the squares without the + 1: the output queue of square_stage must "
-            "be the input queue of increment_stage, and you read the output of increment_stage."
+            "you returned the squares without the + 1: the outbox of square_stage must be the "
+            "inbox of increment_stage, and you read the outbox of increment_stage."
         )
-    if result == [n + 1 for n in numbers]:
+    if numbers and result == [n + 1 for n in numbers]:
         return not_yet(
-            "the numbers were incremented but not squared: start square_stage too, "
-            "and feed the numbers to it first."
+            "the numbers were incremented but not squared: feed the numbers to "
+            "square_stage first, and its outbox to increment_stage."
         )
-    if sorted(result) == sorted(expected):
+    if sorted(result, key=repr) == sorted(expected, key=repr):
         return not_yet(
-            "the values are right but the order is not: with one process per stage, "
-            "the queues keep the order, so return them in the order you read them."
+            "the values are right but the order is not: with one process per stage the "
+            "queues keep the order, so return the results in the order you read them."
         )
     return not_yet(f"for {numbers} the pipeline should give {expected}, but it gave {result}.")
 
 
-@plain_checker
-def check_pipeline(run_pipeline: Callable[[list[int]], list[int]]) -> Feedback:
-    """Check ``run_pipeline(numbers)`` on a few numbers and on an empty list.
-
-    Correct when it returns ``[n * n + 1 for n in numbers]`` in order, for
-    both inputs, and leaves no process running.
-    """
-    for numbers in PIPELINE_INPUTS:
-        before = child_pids()
-        attempt = run_attempt(run_pipeline, list(numbers), timeout=ATTEMPT_TIMEOUT)
-        if attempt.timed_out:
-            return not_yet(
-                f"run_pipeline({numbers}) did not finish within {ATTEMPT_TIMEOUT:g} s, so its "
-                "processes were stopped. Most likely a stage never got the end signal: put None "
-                "after the numbers, and read the last queue until the None that the second "
-                "stage passes on. Give every get() and join() a timeout."
-            )
-        problem = first_problem(attempt, what="run_pipeline", timeout=ATTEMPT_TIMEOUT)
-        if problem is None:
-            problem = _judge_pipeline(numbers, attempt.result)
-        if problem is None:
-            problem = leftover_processes(before, "run_pipeline")
-        stop(new_children(before), timeout=1.0)
-        if problem is not None:
-            return problem
-    return correct(
-        f"run_pipeline({list(PIPELINE_INPUTS[0])}) gave "
-        f"{[n * n + 1 for n in PIPELINE_INPUTS[0]]}, run_pipeline([]) gave [], and both "
-        "stages exited."
+def _pipeline_attempt_problem(numbers: list[int], attempt: Attempt) -> Feedback | None:
+    if attempt.timed_out and not attempt.placeholder and not attempt.defined_in_cell():
+        return not_yet(
+            f"run_pipeline({numbers}) did not finish within {attempt.timeout:g} s, so its "
+            "processes were stopped. Most likely a stage never got the end signal: put None "
+            "after the numbers, and read the last queue until the None that the second stage "
+            "passes on. Give every get() and join() a timeout."
+        )
+    return (
+        first_problem(attempt, what="run_pipeline")
+        or _judge_pipeline(numbers, attempt.result)
+        or require_processes(attempt, what="run_pipeline", at_least=2, running=square_stage)
+        or require_processes(attempt, what="run_pipeline", at_least=2, running=increment_stage)
+        or require_clean_exits(attempt, what="run_pipeline")
     )
 
 
-def run_pipeline_solution(numbers: list[int]) -> list[int]:
-    """Reference solution of exercise 2: numbers → square_stage → increment_stage → list."""
-    source, middle, sink = mp.Queue(), mp.Queue(), mp.Queue()
-    stages = [
-        mp.Process(target=square_stage, args=(source, middle)),
-        mp.Process(target=increment_stage, args=(middle, sink)),
-    ]
-    for p in stages:
-        p.start()
-    for n in numbers:
-        source.put(n)
-    source.put(None)
-    results = []
-    try:
-        while (item := sink.get(timeout=10)) is not None:
-            results.append(item)
-    finally:
-        stop(stages, timeout=5)
-    return results
+@plain_checker
+def check_pipeline(
+    run_pipeline: Callable[[list[int]], list[int]], *, timeout: float = ATTEMPT_TIMEOUT
+) -> Feedback:
+    """Check ``run_pipeline(numbers)`` on a few numbers and on an empty list.
+
+    Correct when it returns ``[n * n + 1 for n in numbers]`` in order, for
+    both inputs, computed by child processes running ``square_stage`` and
+    ``increment_stage`` that exited by themselves (code 0) before it returned.
+    ``timeout`` bounds each attempt (tests use a short one).
+    """
+    problem = _not_a_function(run_pipeline, "run_pipeline", "run_pipeline(numbers)")
+    for numbers in PIPELINE_INPUTS:
+        if problem is not None:
+            return problem
+        attempt = run_attempt(run_pipeline, list(numbers), timeout=timeout)
+        problem = _pipeline_attempt_problem(numbers, attempt)
+    if problem is not None:
+        return problem
+    first = list(PIPELINE_INPUTS[0])
+    return correct(
+        f"run_pipeline({first}) gave {[n * n + 1 for n in first]} and run_pipeline([]) gave "
+        "[], both times through child processes running square_stage and increment_stage, "
+        "which exited by themselves with code 0."
+    )
 
 
 # --- exercise 3: errors travel back as values ------------------------------------------
@@ -251,11 +310,10 @@ def _judge_reciprocals(result: Any) -> Feedback | None:
             f"there is no entry for {missing[0]!r}: collect exactly one reply per number "
             "(safe_reciprocal_worker replies to every task, errors included)."
         )
-    error = result[0]
-    if error != RECIPROCAL_EXPECTED[0]:
+    if result[0] != RECIPROCAL_EXPECTED[0]:
         return not_yet(
-            f"for 0 the answer should be the error text {RECIPROCAL_EXPECTED[0]!r} "
-            f"(the third field of the worker's ('error', x, text) reply), got {error!r}."
+            f"for 0 the answer should be the error text {RECIPROCAL_EXPECTED[0]!r} (the third "
+            f"field of the worker's ('error', x, text) reply), got {result[0]!r}."
         )
     for x in RECIPROCAL_INPUTS:
         if result[x] != RECIPROCAL_EXPECTED[x]:
@@ -268,59 +326,61 @@ def _judge_reciprocals(result: Any) -> Feedback | None:
     return None
 
 
-@plain_checker
-def check_reciprocals(reciprocals: Callable[[list[float]], dict]) -> Feedback:
-    """Check ``reciprocals(numbers)`` on numbers that include a 0.
-
-    Correct when it returns ``{x: 1 / x}`` with the error text for 0, within
-    the time limit, and leaves no process running.
-    """
-    before = child_pids()
-    attempt = run_attempt(reciprocals, list(RECIPROCAL_INPUTS), timeout=ATTEMPT_TIMEOUT)
+def _hung_or_gave_up(attempt: Attempt) -> Feedback | None:
+    """The two ways waiting for a dead worker's reply ends, in words about that."""
+    if attempt.placeholder or attempt.defined_in_cell():
+        return None  # first_problem says it better
     if attempt.timed_out:
-        problem: Feedback | None = not_yet(
-            f"reciprocals did not finish within {ATTEMPT_TIMEOUT:g} s, so its processes were "
+        return not_yet(
+            f"reciprocals did not finish within {attempt.timeout:g} s, so its processes were "
             "stopped. A worker that dies on 0 never replies: use safe_reciprocal_worker, and "
             "give every get() and join() a timeout."
         )
-    elif isinstance(attempt.error, queue.Empty):
-        problem = not_yet(
+    if isinstance(attempt.error, queue.Empty):
+        return not_yet(
             "a get() timed out (queue.Empty) before every reply had arrived. A worker that "
             "dies on 0 never replies: use safe_reciprocal_worker, which sends the error back "
             "as a value and carries on."
         )
-    else:
-        problem = first_problem(attempt, what="reciprocals", timeout=ATTEMPT_TIMEOUT)
-    if problem is None:
-        problem = _judge_reciprocals(attempt.result)
-    if problem is None:
-        problem = leftover_processes(before, "reciprocals")
-    stop(new_children(before), timeout=1.0)
+    return None
+
+
+def _computed_in_children(attempt: Attempt) -> Feedback | None:
+    if attempt.ran(safe_reciprocal_worker) or attempt.tasks:
+        return None
+    return not_yet(
+        "reciprocals started processes, but none of them computed a reciprocal: give "
+        "safe_reciprocal_worker to your processes (target=queues.safe_reciprocal_worker)."
+    )
+
+
+@plain_checker
+def check_reciprocals(
+    reciprocals: Callable[[list[float]], dict], *, timeout: float = ATTEMPT_TIMEOUT
+) -> Feedback:
+    """Check ``reciprocals(numbers)`` on numbers that include a 0.
+
+    Correct when it returns ``{x: 1 / x}`` with the error text for 0, within
+    the time limit, computed by child processes (running
+    ``safe_reciprocal_worker``, or a pool's tasks) that exited by themselves
+    before it returned. ``timeout`` bounds the attempt (tests use a short one).
+    """
+    problem = _not_a_function(reciprocals, "reciprocals", "reciprocals(numbers)")
+    if problem is not None:
+        return problem
+    attempt = run_attempt(reciprocals, list(RECIPROCAL_INPUTS), timeout=timeout)
+    problem = (
+        _hung_or_gave_up(attempt)
+        or first_problem(attempt, what="reciprocals")
+        or _judge_reciprocals(attempt.result)
+        or require_processes(attempt, what="reciprocals")
+        or _computed_in_children(attempt)
+        or require_clean_exits(attempt, what="reciprocals")
+    )
     if problem is not None:
         return problem
     return correct(
         "every number got exactly one answer, the 0 came back as "
-        f"{RECIPROCAL_EXPECTED[0]!r} instead of killing a worker, and the workers exited."
+        f"{RECIPROCAL_EXPECTED[0]!r} instead of killing a worker, and the processes that "
+        "computed them exited by themselves with code 0."
     )
-
-
-def reciprocals_solution(numbers: list[float], n_workers: int = 2) -> dict:
-    """Reference solution of exercise 3: errors come back as values, every wait is bounded."""
-    tasks, results = mp.Queue(), mp.Queue()
-    workers = [
-        mp.Process(target=safe_reciprocal_worker, args=(tasks, results)) for _ in range(n_workers)
-    ]
-    for p in workers:
-        p.start()
-    for x in numbers:
-        tasks.put(x)
-    for _ in workers:
-        tasks.put(None)
-    answers = {}
-    try:
-        for _ in numbers:
-            status, x, value = results.get(timeout=10)
-            answers[x] = value
-    finally:
-        stop(workers, timeout=5)
-    return answers

@@ -1,181 +1,167 @@
-"""Exercises of notebook 03: checkers and reference solutions.
+"""Checkers of notebook 03's exercises (the solutions live in the notebook).
 
-1. ``check_count_safely``: several processes add to one counter without
-   losing an update.
-2. ``check_parallel_sum``: sum a large array in slices through ``SharedMemory``
-   and leave no segment behind.
-3. ``check_fill_table``: workers fill disjoint rows of a shared table, no lock;
-   the function returns an ordinary array.
+1. ``check_count_safely``: several processes running ``shared.add_many`` add
+   to one counter without losing an update.
+2. ``check_parallel_sum``: workers running ``shared.sum_slice`` sum a large
+   array through a ``SharedMemory`` segment, and nothing is left behind.
+3. ``check_fill_table``: workers running ``shared.fill_rows`` fill disjoint
+   rows of a shared table, no lock; the function returns an ordinary array.
 
-Each checker runs the learner's function in this process with a time bound
-(``run_attempt``), then looks at the result, at the processes left alive and
-at the segments left in ``/dev/shm`` (Linux), and answers in plain words.
+Each checker runs the learner's function with the course's checker runtime
+(``run_attempt``: bounded, recorded, cleaned up), then demands the IPC the
+exercise is about — child processes that ran the given worker and exited
+with 0, a segment created for them — before it looks at the answer, and it
+claims only what it observed.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import numbers
-from multiprocessing import shared_memory
-from typing import Any, Callable
+import os
+from collections.abc import Callable
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any
 
 import numpy as np
 
 from .. import shared
-from ..cleanup import ipc_entries, stop
-from ..validation import check_callable
+from ..motivation import split_range
 from .feedback import (
+    Attempt,
     Feedback,
-    child_pids,
     correct,
     first_problem,
-    new_children,
     not_yet,
     plain_checker,
+    require_clean_exits,
+    require_processes,
+    require_segments,
     run_attempt,
 )
-
-TIMEOUT = 20.0
-
-
-# --- Shared checks -----------------------------------------------------------
-
-
-def _segments() -> set[str]:
-    return {n for n in ipc_entries() if n.startswith("psm_")}
-
-
-def _remove_segments(names: set[str]) -> None:
-    """Unlink segments the learner's code left behind (so the kernel stays clean)."""
-    for name in names:
-        try:
-            leftover = shared_memory.SharedMemory(name=name)
-        except FileNotFoundError:
-            continue
-        leftover.close()
-        leftover.unlink()
-
-
-def _leftovers(before: set[str], pids: set[int], what: str) -> Feedback | None:
-    """A ``Not yet`` if new processes are alive or new segments exist; cleans both up.
-
-    ``before`` and ``pids`` are the segments and child pids from before the attempt.
-    """
-    alive = new_children(pids)
-    if alive:
-        stop(alive, timeout=2.0)
-        return not_yet(
-            f"{what} returned while {len(alive)} process(es) were still running. "
-            "Join every process you start (with a timeout) before you return."
-        )
-    new = _segments() - before
-    if new:
-        _remove_segments(new)
-        return not_yet(
-            f"{what} left {len(new)} shared-memory segment(s) in /dev/shm. The process that "
-            "creates a segment must unlink() it when everyone is done, in a `finally:` block "
-            "(or use `with shared.SharedArray.create(...)`). The checker removed it for you."
-        )
-    return None
-
-
-def _is_whole_number(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-# --- Exercise 1: count without losing updates -----------------------------------
 
 COUNT_PROCESSES = 3
 COUNT_INCREMENTS = 30_000
 
+SUM_LENGTH = 1_000_000
+SUM_WORKERS = 3
 
-def count_safely(counter: Any, n_processes: int, increments: int) -> None:
-    """Reference solution: one lock (the counter's own) shared by every process."""
-    start = mp.Barrier(n_processes)
-    lock = counter.get_lock()
-    workers = [
-        mp.Process(target=shared.add_many, args=(counter, increments, lock, start))
-        for _ in range(n_processes)
-    ]
-    for w in workers:
-        w.start()
-    stop(workers, timeout=15.0)
+TABLE_ROWS = 10
+TABLE_COLS = 6
+TABLE_WORKERS = 3
+
+
+def _not_a_function(what: str, answer: Any) -> Feedback | None:
+    if callable(answer):
+        return None
+    return not_yet(
+        f"give the checker your function itself, {what}, not {type(answer).__name__} "
+        f"{answer!r:.40}: check_...({what})."
+    )
+
+
+def _children_failed(attempt: Attempt, what: str, keep: str) -> Feedback | None:
+    """``Not yet`` if a process ended with an error; ``keep`` names what to keep referenced."""
+    failed = [p for p in attempt.processes if p.kind == "process" and p.exitcode == 1]
+    if not failed:
+        return require_clean_exits(attempt, what=what)
+    said = [e for e in attempt.child_errors() if not e.startswith("KeyboardInterrupt")]
+    reported = f" One of them reported: {said[-1]}." if said else ""
+    return not_yet(
+        f"{len(failed)} of the processes {what} started ended with exit code 1 (an error)."
+        f"{reported} A common cause: {keep} created inside args=(...) is garbage-collected "
+        "as soon as start() returns, before a spawn or forkserver child has opened it "
+        "(FileNotFoundError). Keep it in a variable until the processes are joined."
+    )
+
+
+# --- Exercise 1: count without losing updates -----------------------------------
+
+
+class _WatchedCounter(Synchronized):
+    """A ``Value('q', 0)`` that notes when the checker's own process writes to it.
+
+    A child gets a plain synchronized ``Value`` (it is pickled as one), so only
+    writes made by the learner's function in this process are counted.
+    """
+
+    def __init__(self) -> None:
+        ctx = mp.get_context()
+        super().__init__(ctx.RawValue("q", 0), ctx.RLock(), ctx)
+        self.home = os.getpid()
+        self.written_here = 0
+
+    @property
+    def value(self) -> int:
+        return Synchronized.value.fget(self)
+
+    @value.setter
+    def value(self, new: int) -> None:
+        if new != 0 and os.getpid() == self.home:
+            self.written_here += 1
+        Synchronized.value.fset(self, new)
 
 
 @plain_checker
 def check_count_safely(count_safely: Callable[..., Any]) -> Feedback:
     """Check exercise 1: ``count_safely(counter, n_processes, increments)``.
 
-    Runs it twice with a fresh ``Value('q', 0)``; both final counts must be
-    exactly ``n_processes * increments``.
+    Runs it twice with a fresh ``Value('q', 0)``: each time, 3 processes must
+    run ``shared.add_many`` and exit with 0, the function itself must not
+    write the counter, and the count must be exactly 3 × 30,000.
     """
-    check_callable("count_safely", count_safely)
+    what = "count_safely"
+    problem = _not_a_function(what, count_safely)
+    if problem:
+        return problem
     expected = COUNT_PROCESSES * COUNT_INCREMENTS
-    before, pids = _segments(), child_pids()
-    for attempt_number in (1, 2):
-        counter = mp.Value("q", 0)
-        attempt = run_attempt(
-            count_safely, counter, COUNT_PROCESSES, COUNT_INCREMENTS, timeout=TIMEOUT
+    for run in (1, 2):
+        counter = _WatchedCounter()
+        attempt = run_attempt(count_safely, counter, COUNT_PROCESSES, COUNT_INCREMENTS)
+        problem = (
+            first_problem(attempt, what=what)
+            or require_processes(
+                attempt, what=what, at_least=COUNT_PROCESSES, running=shared.add_many
+            )
+            or _children_failed(attempt, what, "a Lock or a Barrier")
         )
-        problem = first_problem(attempt, what="count_safely", timeout=TIMEOUT)
-        if problem is None:
-            problem = _leftovers(before, pids, "count_safely")
-        if problem is not None:
+        if problem:
             return problem
+        if counter.written_here:
+            return not_yet(
+                f"{what} set counter.value itself, in the notebook's process. The count must "
+                "come from the processes running shared.add_many; do not write the counter "
+                "in the parent."
+            )
         total = counter.value
         if total == 0:
             return not_yet(
-                f"in run {attempt_number} the counter stayed at 0: the processes did not "
-                "count. Check that you start them with target=shared.add_many and the "
-                "arguments (counter, increments, lock, start), that `start` is a Barrier for "
-                "n_processes parties, and that each p.exitcode is 0 after join."
+                f"in run {run} the counter stayed at 0: the processes ran but did not count. "
+                "`start` must be one Barrier(n_processes) given to all of them (each waits "
+                "there for the others; a Barrier per process waits for partners that never "
+                "come, then gives up)."
             )
         if total < expected:
             return not_yet(
-                f"in run {attempt_number}, {COUNT_PROCESSES} processes x "
-                f"{COUNT_INCREMENTS:,} increments gave {total:,} instead of {expected:,}: "
-                f"{expected - total:,} updates were lost. Every process must hold the *same* "
-                "lock around each `+=`: pass counter.get_lock() (or one Lock created before "
-                "the processes) to all of them. A Lock created for each process protects "
-                "nothing, and lock=None means no lock."
+                f"in run {run}, {COUNT_PROCESSES} processes × {COUNT_INCREMENTS:,} increments "
+                f"gave {total:,} instead of {expected:,}: {expected - total:,} updates were "
+                "lost. Every process must hold the *same* lock around each +=: pass "
+                "counter.get_lock() (or one Lock created before the processes) to all of "
+                "them. A Lock created for each process protects nothing, and lock=None means "
+                "no lock."
             )
         if total > expected:
             return not_yet(
                 f"the counter reached {total:,}, more than {expected:,}: start exactly "
-                "n_processes processes, each with `increments`, and start each one once."
+                "n_processes processes, each adding `increments`."
             )
     return correct(
-        f"both runs counted exactly {expected:,}. One lock shared by all the processes "
-        "makes each read-add-write a single step that nobody can interleave."
+        f"in both runs {COUNT_PROCESSES} processes ran shared.add_many, exited with 0, and the "
+        f"counter reached exactly {expected:,}: no update was lost."
     )
 
 
 # --- Exercise 2: a parallel sum through SharedMemory ---------------------------------
-
-SUM_LENGTH = 1_000_000
-SUM_WORKERS = 3
-
-
-def parallel_sum(data: np.ndarray, n_workers: int) -> float:
-    """Reference solution: copy ``data`` into a segment, workers sum slices, always clean up."""
-    results = mp.Array("d", n_workers)
-    with shared.SharedArray.create(data.shape, "float64") as block:
-        block.array[:] = data
-        workers = [
-            mp.Process(
-                target=shared.sum_slice,
-                args=(block.name, len(data), start, stop_, results, i),
-            )
-            for i, (start, stop_) in enumerate(shared.split(len(data), n_workers))
-        ]
-        try:
-            for w in workers:
-                w.start()
-        finally:
-            codes = stop(workers, timeout=15.0)
-    if codes != [0] * n_workers:
-        raise RuntimeError(f"a worker failed: exit codes {codes}")
-    return float(sum(results[:]))
 
 
 def sum_data() -> np.ndarray:
@@ -183,61 +169,75 @@ def sum_data() -> np.ndarray:
     return np.linspace(0.0, 1.0, SUM_LENGTH)
 
 
+def _why_the_sum_is_wrong(result: float, data: np.ndarray) -> str:
+    """The likeliest mistake behind a wrong total, in words."""
+    partials = [float(data[a:b].sum()) for a, b in split_range(len(data), SUM_WORKERS)]
+    even = len(data) // SUM_WORKERS * SUM_WORKERS
+    missing_tail = float(data[even:].sum())
+    if result == 0:
+        return (
+            "The partial sums were all 0: the workers wrote nothing into results, or you "
+            "added them up before the workers were done. Join them first."
+        )
+    if missing_tail and np.isclose(float(data.sum()) - result, missing_tail, rtol=1e-9):
+        left_out = "value" if len(data) - even == 1 else f"{len(data) - even} values"
+        return (
+            f"It is short by exactly the last {left_out}: {len(data):,} items do not split "
+            f"evenly into {SUM_WORKERS} slices of {len(data) // SUM_WORKERS:,}. The slices "
+            "must cover every item once (split_range(len(data), n_workers) does that)."
+        )
+    if any(np.isclose(result, p, rtol=1e-9) for p in partials):
+        return (
+            "It equals one worker's partial sum: the workers wrote into the same slot. Give "
+            "each worker its own index of results (enumerate the slices)."
+        )
+    return (
+        "Check that the slices cover the whole array once, that each worker writes its own "
+        "slot of results, and that you join the workers before you add the partial sums."
+    )
+
+
 @plain_checker
 def check_parallel_sum(parallel_sum: Callable[..., Any]) -> Feedback:
     """Check exercise 2: ``parallel_sum(data, n_workers)`` returns ``data.sum()``.
 
-    It must also join its workers and unlink its segment.
+    Demands a segment created by the function, 3 processes that ran
+    ``shared.sum_slice`` and exited with 0, and nothing left behind.
     """
-    check_callable("parallel_sum", parallel_sum)
+    what = "parallel_sum"
+    problem = _not_a_function(what, parallel_sum)
+    if problem:
+        return problem
     data = sum_data()
-    before, pids = _segments(), child_pids()
-    attempt = run_attempt(parallel_sum, data.copy(), SUM_WORKERS, timeout=TIMEOUT)
-    problem = first_problem(attempt, what="parallel_sum", timeout=TIMEOUT)
-    if problem is None:
-        problem = _leftovers(before, pids, "parallel_sum")
-    if problem is not None:
+    attempt = run_attempt(parallel_sum, data.copy(), SUM_WORKERS)
+    problem = (
+        first_problem(attempt, what=what)
+        or require_processes(attempt, what=what, at_least=SUM_WORKERS, running=shared.sum_slice)
+        or require_segments(attempt, what=what)
+        or _children_failed(attempt, what, "the results Array")
+    )
+    if problem:
         return problem
     result = attempt.result
     if not isinstance(result, numbers.Real) or isinstance(result, bool):
         return not_yet(
-            f"parallel_sum returned {type(result).__name__}, not a number. Return the total: "
-            "the sum of the workers' partial sums."
+            f"{what} returned {type(result).__name__}, not a number. Return the total: the "
+            "sum of the workers' partial sums."
         )
     expected = float(data.sum())
     if not np.isclose(float(result), expected, rtol=1e-9, atol=0.0):
         return not_yet(
-            f"parallel_sum returned {float(result):,.1f}, but the sum is {expected:,.1f}. "
-            "Check that the slices cover the whole array once (shared.split helps), that each "
-            "worker writes its own slot of the results array, and that you join the workers "
-            "before you add the partial sums."
+            f"{what} returned {float(result):,.1f}, but the sum is {expected:,.1f}. "
+            + _why_the_sum_is_wrong(float(result), data)
         )
     return correct(
-        f"the {SUM_WORKERS} workers summed {SUM_LENGTH:,} values to {expected:,.1f}, "
-        "and nothing was left running or in /dev/shm."
+        f"{SUM_WORKERS} processes ran shared.sum_slice on the segment your function created "
+        f"and exited with 0; the total of {SUM_LENGTH:,} values is right ({expected:,.1f}), "
+        "and no process or segment was left behind."
     )
 
 
 # --- Exercise 3: a shared table, filled by slices, no lock -------------------------
-
-TABLE_ROWS = 10
-TABLE_COLS = 6
-TABLE_WORKERS = 3
-
-
-def fill_table(n_rows: int, n_cols: int, n_workers: int) -> np.ndarray:
-    """Reference solution: disjoint row ranges, then a copy out before the segment goes."""
-    with shared.SharedArray.create((n_rows, n_cols), "int64") as table:
-        workers = [
-            mp.Process(target=shared.fill_rows, args=(table.name, n_rows, n_cols, start, stop_))
-            for start, stop_ in shared.split(n_rows, n_workers)
-        ]
-        try:
-            for w in workers:
-                w.start()
-        finally:
-            stop(workers, timeout=15.0)
-        return table.array.copy()
 
 
 def _backed_by_buffer(array: np.ndarray) -> bool:
@@ -248,25 +248,60 @@ def _backed_by_buffer(array: np.ndarray) -> bool:
     return not isinstance(base, np.ndarray)
 
 
+def _why_the_table_is_wrong(result: np.ndarray, expected: np.ndarray) -> str:
+    """The likeliest mistake behind a wrong table, in words."""
+    zero = [r for r in range(TABLE_ROWS) if not np.any(result[r])]
+    remainder = list(range(TABLE_ROWS // TABLE_WORKERS * TABLE_WORKERS, TABLE_ROWS))
+    if len(zero) == TABLE_ROWS:
+        return (
+            "Every row is 0: the table was copied before the workers wrote to it. Join the "
+            "workers, then copy."
+        )
+    if zero == remainder:
+        return (
+            f"rows {zero} were never filled: {TABLE_ROWS} rows do not split evenly into "
+            f"{TABLE_WORKERS} slices of {TABLE_ROWS // TABLE_WORKERS}. The slices must cover "
+            "every row exactly once (split_range(n_rows, n_workers) does that)."
+        )
+    wrong = [r for r in range(TABLE_ROWS) if not np.array_equal(result[r], expected[r])]
+    return (
+        f"rows {wrong} hold wrong values or zeros. Give each row to exactly one worker "
+        "(shared.fill_rows), and copy the table out only after every worker has been joined."
+    )
+
+
 @plain_checker
 def check_fill_table(fill_table: Callable[..., Any]) -> Feedback:
     """Check exercise 3: ``fill_table(n_rows, n_cols, n_workers)`` returns the table.
 
-    Uses 10 rows and 3 workers, so the rows do not split evenly.
+    Uses 10 rows and 3 workers, so the rows do not split evenly. Demands a
+    segment created by the function and 3 processes that ran
+    ``shared.fill_rows`` and exited with 0.
     """
-    check_callable("fill_table", fill_table)
-    before, pids = _segments(), child_pids()
-    attempt = run_attempt(fill_table, TABLE_ROWS, TABLE_COLS, TABLE_WORKERS, timeout=TIMEOUT)
-    problem = first_problem(attempt, what="fill_table", timeout=TIMEOUT)
-    if problem is None:
-        problem = _leftovers(before, pids, "fill_table")
-    if problem is not None:
+    what = "fill_table"
+    problem = _not_a_function(what, fill_table)
+    if problem:
+        return problem
+    attempt = run_attempt(fill_table, TABLE_ROWS, TABLE_COLS, TABLE_WORKERS)
+    if isinstance(attempt.error, BufferError):
+        return not_yet(
+            f"{what} raised BufferError ({attempt.error}). The `with` block could not close "
+            "the segment because a numpy view on it was still alive: you returned (or kept) "
+            "table.array itself. Return a copy, table.array.copy(), which outlives the block."
+        )
+    problem = (
+        first_problem(attempt, what=what)
+        or require_processes(attempt, what=what, at_least=TABLE_WORKERS, running=shared.fill_rows)
+        or require_segments(attempt, what=what)
+        or _children_failed(attempt, what, "a segment or an argument")
+    )
+    if problem:
         return problem
     result = attempt.result
     if not isinstance(result, np.ndarray):
         return not_yet(
-            f"fill_table returned {type(result).__name__}; return a numpy array "
-            "(a copy of the shared table)."
+            f"{what} returned {type(result).__name__}; return a numpy array (a copy of the "
+            "shared table)."
         )
     if result.shape != (TABLE_ROWS, TABLE_COLS):
         return not_yet(
@@ -274,24 +309,14 @@ def check_fill_table(fill_table: Callable[..., Any]) -> Feedback:
         )
     if _backed_by_buffer(result):
         return not_yet(
-            "fill_table returned a view of the shared segment, which stops being valid once "
-            "the segment is closed. Return a copy: `table.array.copy()`."
+            f"{what} returned a view of the shared segment, which stops being valid once the "
+            "segment is closed. Return a copy: table.array.copy()."
         )
     expected = np.stack([shared.table_row(r, TABLE_COLS) for r in range(TABLE_ROWS)])
-    missing = [r for r in range(TABLE_ROWS) if not np.any(result[r])]
-    if missing:
-        return not_yet(
-            f"rows {missing} were never filled: with {TABLE_ROWS} rows and {TABLE_WORKERS} "
-            "workers the rows do not split evenly. The slices must cover every row exactly "
-            "once (shared.split(n_rows, n_workers) does that)."
-        )
     if not np.array_equal(result, expected):
-        wrong = [r for r in range(TABLE_ROWS) if not np.array_equal(result[r], expected[r])]
-        return not_yet(
-            f"rows {wrong} hold wrong values. Let the workers (shared.fill_rows) fill the "
-            "table, and copy it out only after every worker has been joined."
-        )
+        return not_yet(_why_the_table_is_wrong(result, expected))
     return correct(
-        f"{TABLE_WORKERS} workers filled the {TABLE_ROWS} x {TABLE_COLS} table, each its own "
+        f"{TABLE_WORKERS} processes ran shared.fill_rows on the segment your function created, "
+        f"exited with 0, and filled the {TABLE_ROWS} × {TABLE_COLS} table right, each its own "
         "rows, without a lock: writes to separate places cannot collide."
     )

@@ -4,8 +4,8 @@
 ``produce_every`` seconds and a consumer that needs ``consume_every``
 seconds per item, on a ``Queue(maxsize)``. Both record when each ``put`` and
 ``get`` started and returned, and send the records back at the end.
-``plot_backpressure`` draws how many items waited in the queue over time, and
-how long each ``put`` was blocked. ``backpressure_panel()`` puts both behind
+``plot_backpressure`` draws how far each of them has got over time, and how
+many items waited in the queue. ``backpressure_panel()`` puts both behind
 sliders and a Run button.
 """
 
@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import time
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from ..cleanup import stop
+from ..cleanup import stop, track
 from ..queues import timed_consumer, timed_producer
 from ..validation import check_int, check_number, check_timeout, check_type
-from .panel import make_panel
+from . import style
+from .panel import make_panel, slider
 
 Span = tuple[float, float]
 
@@ -62,7 +64,7 @@ class Backpressure:
         and the ``put`` end): from then on its slot counts as free.
         """
         events = [(end, 1) for _, end in self.puts]
-        for (_, put_end), (get_start, _) in zip(self.puts, self.gets):
+        for (_, put_end), (get_start, _) in zip(self.puts, self.gets, strict=False):
             events.append((max(put_end, get_start), -1))
         events.sort(key=lambda e: (e[0], -e[1]))  # at a tie, enter before leave
         times, depths, level = [0.0], [0], 0
@@ -71,6 +73,19 @@ class Backpressure:
             times.append(when)
             depths.append(level)
         return times, depths
+
+    def waiting_at_gets(self) -> tuple[list[float], list[int]]:
+        """How many items were in the queue each time the consumer asked for one.
+
+        ``(times, counts)``: for each ``get``, when it started and how many
+        ``put`` calls had returned by then minus the items already taken.
+        """
+        put_ends = sorted(end for _, end in self.puts)
+        times, counts = [], []
+        for taken, (start, _) in enumerate(self.gets):
+            times.append(start)
+            counts.append(sum(end <= start for end in put_ends) - taken)
+        return times, counts
 
     @property
     def max_depth(self) -> int:
@@ -89,33 +104,26 @@ def run_backpressure(
 
     ``maxsize=0`` means no limit. The run takes about
     ``n_items * max(produce_every, consume_every)`` seconds, plus the start
-    of two processes; both are stopped if they are not done after ``timeout``
-    seconds (then ``TimeoutError`` is raised).
+    of two processes; if they are not done after ``timeout`` seconds they are
+    stopped and ``TimeoutError`` is raised. Kernel → Interrupt stops them too.
     """
     n_items = check_int("n_items", n_items, minimum=1, maximum=1000)
     produce_every = check_number("produce_every", produce_every, minimum=0.0, maximum=1.0)
     consume_every = check_number("consume_every", consume_every, minimum=0.0, maximum=1.0)
     maxsize = check_int("maxsize", maxsize, minimum=0, maximum=1000)
     timeout = check_timeout("timeout", timeout, maximum=600.0)
-
-    items, report = mp.Queue(maxsize), mp.Queue()
-    procs = [
-        mp.Process(target=timed_producer, args=(items, report, n_items, produce_every)),
-        mp.Process(target=timed_consumer, args=(items, report, consume_every)),
-    ]
-    for p in procs:
-        p.start()
-    records: dict[str, list[Span]] = {}
-    try:
-        for _ in procs:
-            who, spans = report.get(timeout=timeout)
-            records[who] = spans
-    except queue.Empty:
-        raise TimeoutError(
-            f"the producer and consumer did not finish within timeout={timeout:g} s"
-        ) from None
-    finally:
-        stop(procs, timeout=5.0)
+    with track():  # on an error or Ctrl-C, whatever is still running is stopped
+        items, report = mp.Queue(maxsize), mp.Queue()
+        procs = [
+            mp.Process(target=timed_producer, args=(items, report, n_items, produce_every)),
+            mp.Process(target=timed_consumer, args=(items, report, consume_every)),
+        ]
+        for p in procs:
+            p.start()
+        try:
+            records = _collect(report, len(procs), timeout)
+        finally:
+            stop(procs, timeout=5.0)
     origin = records["producer"][0][0]
 
     def shift(spans: list[Span]) -> list[Span]:
@@ -131,71 +139,88 @@ def run_backpressure(
     )
 
 
+def _collect(report: mp.queues.Queue, n: int, timeout: float) -> dict[str, list[Span]]:
+    """``n`` ``(who, spans)`` records from ``report``, waiting in short slices (Ctrl-C works)."""
+    records: dict[str, list[Span]] = {}
+    deadline = time.monotonic() + timeout
+    while len(records) < n:
+        try:
+            who, spans = report.get(timeout=0.1)
+        except queue.Empty:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the producer and consumer did not finish within timeout={timeout:g} s"
+                ) from None
+            continue
+        records[who] = spans
+    return records
+
+
+#: How the two processes are drawn (a second channel besides colour: line style, marker).
+PRODUCER = {"color": style.role("child").line, "linestyle": "-", "marker": ""}
+CONSUMER = {"color": style.OKABE_ITO["sky blue"], "linestyle": "--", "marker": ""}
+LIMIT = {"color": style.role("reference").line, "linestyle": ":", "linewidth": 1.2, "marker": ""}
+
+
 def plot_backpressure(result: Backpressure) -> Figure:
-    """Draw the queue depth over time and how long each ``put`` was blocked."""
+    """Draw how far producer and consumer have got over time, and the items waiting.
+
+    Top: items put so far (the producer) and items taken so far (the
+    consumer). With a ``maxsize`` the producer's line runs at most
+    ``maxsize`` items ahead of the consumer's, and then climbs at the
+    consumer's pace: the full queue holds the producer back. Bottom: how many
+    items were waiting each time the consumer came for the next one, against
+    ``maxsize``.
+    """
     check_type("result", result, Backpressure)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
-    times, depths = result.depth()
-    top.step(times, depths, where="post", color="tab:blue", label="items waiting in the queue")
-    if result.maxsize:
-        top.axhline(
-            result.maxsize, color="tab:red", linestyle="--", label=f"maxsize = {result.maxsize}"
+    with style.context():
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.5, 5.6), sharex=True)
+        put_times = [end for _, end in result.puts]
+        got_times = [end for _, end in result.gets]
+        top.step(
+            [0.0, *put_times],
+            range(len(put_times) + 1),
+            where="post",
+            label="producer:\nitems put",
+            **PRODUCER,
         )
-    top.set_ylabel("items in the queue")
-    top.set_ylim(0, max(result.maxsize, result.max_depth, 1) * 1.3 + 0.5)  # room for the legend
-    top.legend(loc="upper right")
-    limit = f"maxsize={result.maxsize}" if result.maxsize else "no maxsize"
-    top.set_title(
-        f"{result.n_items} items, a put every {result.produce_every * 1000:g} ms, "
-        f"a get every {result.consume_every * 1000:g} ms, {limit}"
-    )
-    starts = [start for start, _ in result.puts]
-    bottom.bar(
-        starts,
-        [b * 1000 for b in result.blocked],
-        width=max(result.elapsed / (3 * result.n_items), 1e-3),
-        align="edge",
-        color="tab:orange",
-    )
-    bottom.set_ylabel("put() blocked (ms)")
-    bottom.set_xlabel("seconds since the first put()")
-    bottom.set_title(
-        f"The producer spent {result.total_blocked:.2f} s of {result.elapsed:.2f} s "
-        "blocked in put()"
-    )
-    fig.tight_layout()
+        top.step(
+            [0.0, *got_times],
+            range(len(got_times) + 1),
+            where="post",
+            label="consumer:\nitems taken",
+            **CONSUMER,
+        )
+        style.legend_outside(top)
+        top.set_ylabel("items so far")
+        limit = f"maxsize={result.maxsize}" if result.maxsize else "no maxsize"
+        top.set_title(
+            f"Progress: a put every {result.produce_every * 1000:g} ms, "
+            f"a get every {result.consume_every * 1000:g} ms, {limit}"
+        )
+        times, waiting = result.waiting_at_gets()
+        bottom.plot(times, waiting, **style.mechanism("Queue", label="items waiting"))
+        if result.maxsize:
+            ref = bottom.axhline(result.maxsize, **LIMIT)
+            style.label_line(bottom, ref, f"maxsize = {result.maxsize}", at=0.0)
+        bottom.set_ylim(0, max(result.maxsize, max(waiting, default=0), 1) * 1.25 + 0.5)
+        bottom.set_ylabel("items waiting")
+        bottom.set_xlabel("seconds since the first put()")
+        bottom.set_title(
+            f"Items waiting at each get(); put() was blocked {result.total_blocked:.2f} s "
+            f"of {result.elapsed:.2f} s"
+        )
+        fig.tight_layout()
     return fig
 
 
 def backpressure_panel() -> widgets.VBox:
     """The lab's control panel: speeds and ``maxsize`` as sliders, a Run button, the plot."""
-    style = {"description_width": "160px"}
-    layout = widgets.Layout(width="480px")
     controls = {
-        "produce_ms": widgets.IntSlider(
-            value=10,
-            min=0,
-            max=100,
-            step=5,
-            style=style,
-            layout=layout,
-            description="producer: ms per item",
-        ),
-        "consume_ms": widgets.IntSlider(
-            value=30,
-            min=0,
-            max=100,
-            step=5,
-            style=style,
-            layout=layout,
-            description="consumer: ms per item",
-        ),
-        "maxsize": widgets.IntSlider(
-            value=5, min=0, max=20, style=style, layout=layout, description="maxsize (0 = no limit)"
-        ),
-        "n_items": widgets.IntSlider(
-            value=30, min=5, max=100, step=5, style=style, layout=layout, description="items"
-        ),
+        "produce_ms": slider("producer: ms per item", 10, 0, 100, 5),
+        "consume_ms": slider("consumer: ms per item", 30, 0, 100, 5),
+        "maxsize": slider("maxsize (0 = no limit)", 5, 0, 20),
+        "n_items": slider("items", 30, 5, 100, 5),
     }
 
     def run(produce_ms: int, consume_ms: int, maxsize: int, n_items: int) -> None:

@@ -1,113 +1,160 @@
-"""Lab of notebook 03: the race lab.
+"""Plots and the lab of notebook 03: the race on a shared ``Value``.
 
 Several processes add 1 to one shared counter, many times, with or without a
-lock. ``run_race_lab`` runs the experiment and returns the numbers;
-``plot_race`` draws them; ``race_panel`` puts both behind sliders and a Run
-button.
+lock. ``run_race_lab`` runs the experiment (``shared.run_value_race``) and
+returns the numbers; ``plot_value_race`` draws them; ``race_panel`` puts both
+behind sliders and a Run button. ``plot_lock_costs`` compares the time per
+round of the three ways to count (unlocked, locked, batched).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from statistics import median
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-from ..shared import Race, run_race
+from ..shared import MODES, ValueRace, run_value_race
 from ..validation import check_int, check_timeout, check_type
-from .panel import make_panel
+from . import style
+from .panel import checkbox, make_panel, slider
 
+#: What each way of counting is called on the plots.
+MODE_LABELS = {
+    "unlocked": "unlocked (wrong)",
+    "locked": "lock per increment",
+    "batched": "count locally, add once",
+}
 
-@dataclass
-class RaceLab:
-    """The result of one lab run: the race itself and whether a lock was used."""
-
-    race: Race
-    use_lock: bool
-
-    @property
-    def wrong_rounds(self) -> int:
-        """Rounds whose final count was not the expected one."""
-        return sum(1 for lost in self.race.lost if lost != 0)
-
-    def summary(self) -> str:
-        """One line: expected count, counts seen, rounds that were wrong."""
-        r = self.race
-        counts = sorted(r.counts)
-        return (
-            f"{r.processes} processes x {r.increments:,} increments, "
-            f"{'with' if self.use_lock else 'without'} a lock: expected {r.expected:,}; "
-            f"got {counts[0]:,} to {counts[-1]:,}; "
-            f"{self.wrong_rounds} of {len(r.counts)} rounds lost updates"
-        )
+#: How each way of counting is described in a figure's overall title.
+SETUPS = {
+    "unlocked": "no lock",
+    "locked": "each add under the counter's lock",
+    "batched": "counted locally, one locked add",
+}
 
 
 def run_race_lab(
     processes: int = 2,
     increments: int = 10_000,
     use_lock: bool = False,
-    repeats: int = 20,
+    rounds: int = 20,
     timeout: float = 30.0,
-) -> RaceLab:
-    """Run the race ``repeats`` times and return the counts.
+) -> ValueRace:
+    """Run the race ``rounds`` times and return the counts.
 
     ``processes`` processes (1 to 8) each add 1 to a shared ``Value``
-    ``increments`` times (1 to 200,000), every one holding the counter's lock
-    around each add when ``use_lock`` is true. At most ``timeout`` seconds.
+    ``increments`` times (1 to 200,000), each holding the counter's lock
+    around every add when ``use_lock`` is true. At most ``timeout`` seconds.
     """
     processes = check_int("processes", processes, minimum=1, maximum=8)
     increments = check_int("increments", increments, minimum=1, maximum=200_000)
     check_type("use_lock", use_lock, bool)
-    repeats = check_int("repeats", repeats, minimum=1, maximum=50)
+    rounds = check_int("rounds", rounds, minimum=1, maximum=50)
     timeout = check_timeout("timeout", timeout)
     mode = "locked" if use_lock else "unlocked"
-    race = run_race(processes, increments, mode, rounds=repeats, timeout=timeout)
-    return RaceLab(race, use_lock)
+    return run_value_race(processes, increments, mode, rounds=rounds, timeout=timeout)
 
 
-def plot_race(result: RaceLab) -> Figure:
-    """Bar chart of the final count in each round, with the expected count as a line."""
-    check_type("result", result, RaceLab)
-    race = result.race
-    fig, (ax_counts, ax_lost) = plt.subplots(1, 2, figsize=(9, 3.2))
-    rounds = range(1, len(race.counts) + 1)
-    colours = ["tab:green" if lost == 0 else "tab:red" for lost in race.lost]
-    ax_counts.bar(rounds, race.counts, color=colours)
-    ax_counts.axhline(race.expected, color="black", linestyle="--", label="expected")
-    ax_counts.set_ylim(0, race.expected * 1.1)
-    ax_counts.set_xlabel("round")
-    ax_counts.set_ylabel("final count")
-    ax_counts.set_title("Final count per round (red: updates lost)")
-    ax_counts.legend(loc="lower right")
-    ax_lost.hist(race.lost, bins=min(10, len(race.lost)), color="tab:gray")
-    ax_lost.set_xlabel("updates lost in a round")
-    ax_lost.set_ylabel("rounds")
-    ax_lost.set_title("How many updates were lost")
-    fig.suptitle(result.summary(), fontsize=9)
-    fig.tight_layout()
+def _outcome_patch(ok: bool, label: str) -> Patch:
+    look = style.outcome_bar(ok=ok)
+    return Patch(facecolor=look["color"], hatch=look["hatch"], edgecolor="white", label=label)
+
+
+def plot_value_race(race: ValueRace) -> Figure:
+    """Two panels: the final count of each round against the expected count, and
+    how many updates each round lost. Lost rounds are hatched, not only coloured."""
+    check_type("race", race, ValueRace)
+    with style.context():
+        fig, (ax_counts, ax_lost) = plt.subplots(
+            1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 2]}
+        )
+        rounds = range(1, len(race.counts) + 1)
+        for r, count, lost in zip(rounds, race.counts, race.lost, strict=True):
+            ax_counts.bar(r, count, **style.outcome_bar(ok=lost == 0))
+        reference = style.role("reference").line
+        expected = ax_counts.axhline(race.expected, color=reference, linestyle="--")
+        style.label_line(ax_counts, expected, f"expected {race.expected:,}", at=0.0)
+        ax_counts.set_ylim(0, race.expected * 1.15)
+        ax_counts.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_counts.set_xlabel("round")
+        ax_counts.set_ylabel("final count")
+        ax_counts.set_title("Final count of each round")
+        wrong = [lost for lost in race.lost if lost]
+        if wrong:
+            ax_lost.hist(wrong, bins=min(10, len(wrong)), **style.outcome_bar(ok=False))
+        else:
+            ax_lost.text(
+                0.5, 0.5, "no round lost an update", ha="center", transform=ax_lost.transAxes
+            )
+        ax_lost.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_lost.set_xlabel("updates lost in the round")
+        ax_lost.set_ylabel("rounds")
+        ax_lost.set_title(f"The {len(wrong)} rounds that lost updates")
+        style.legend_outside(
+            ax_lost,
+            handles=[
+                _outcome_patch(True, "every update counted"),
+                _outcome_patch(False, "updates lost"),
+            ],
+        )
+        how = SETUPS[race.mode]
+        fig.suptitle(f"{race.processes} processes × {race.increments:,} increments each, {how}")
+        fig.tight_layout()
+    return fig
+
+
+def plot_lock_costs(races: Mapping[str, ValueRace]) -> Figure:
+    """Median time per round of each way of counting (bars), wrong ones hatched.
+
+    ``races`` maps a mode of ``shared.MODES`` to its ``ValueRace``; all must
+    have the same processes, increments and number of rounds (like with like).
+    """
+    check_type("races", races, Mapping)
+    if not races or set(races) - set(MODES):
+        raise ValueError(f"races must map some of {MODES} to a ValueRace, got {list(races)}")
+    shapes = {(r.processes, r.increments, len(r.counts)) for r in races.values()}
+    if len(shapes) != 1:
+        raise ValueError("races must all have the same processes, increments and rounds")
+    processes, increments, rounds = shapes.pop()
+    names = list(races)
+    ms = [1000 * median(races[m].seconds) for m in names]
+    with style.context():
+        fig, ax = plt.subplots(figsize=(8, 2.8))
+        for y, (mode, value) in enumerate(zip(names, ms, strict=True)):
+            lost = sum(races[mode].lost)
+            ax.barh(y, value, **style.outcome_bar(ok=lost == 0))
+            note = f"{lost:,} updates lost in {rounds} rounds" if lost else "right"
+            ax.text(value, y, f" {value:.1f} ms, {note}", va="center", fontsize=10)
+        ax.set_yticks(range(len(names)), [MODE_LABELS[m] for m in names])
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(ms) * 1.7)
+        ax.set_xlabel("milliseconds per round (median)")
+        ax.set_title(
+            f"Time per round: {processes} processes × {increments:,} increments, "
+            f"median of {rounds} rounds"
+        )
+        ax.grid(axis="y", visible=False)
+        fig.tight_layout()
     return fig
 
 
 def race_panel() -> widgets.VBox:
-    """The race lab: sliders for processes, increments and rounds, a lock toggle, Run."""
-    style = {"description_width": "initial"}
+    """The race lab: sliders for processes, increments and rounds, a lock checkbox, Run."""
     controls = {
-        "processes": widgets.IntSlider(value=2, min=1, max=8, description="processes", style=style),
-        "increments": widgets.IntSlider(
-            value=10_000,
-            min=100,
-            max=100_000,
-            step=100,
-            description="increments per process",
-            style=style,
-        ),
-        "repeats": widgets.IntSlider(value=20, min=1, max=50, description="rounds", style=style),
-        "use_lock": widgets.Checkbox(value=False, description="use the counter's lock"),
+        "processes": slider("processes", 2, 1, 8),
+        "increments": slider("increments per process", 10_000, 100, 100_000, 100),
+        "rounds": slider("rounds", 20, 1, 50),
+        "use_lock": checkbox("use the counter's lock"),
     }
 
-    return make_panel(
-        "Race lab: one shared counter, many processes",
-        controls,
-        run=lambda **values: plot_race(run_race_lab(**values)),
-    )
+    def run(**values: object) -> Figure:
+        race = run_race_lab(**values)  # type: ignore[arg-type]
+        print(race.summary())
+        return plot_value_race(race)
+
+    return make_panel("Race lab: one shared counter, many processes", controls, run=run)

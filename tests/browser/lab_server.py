@@ -2,24 +2,28 @@
 
 Each browser test starts its own server (``LabServer``) on ``127.0.0.1`` with a
 random token, in a temporary folder that holds a copy of the course (JupyterLab
-autosaves, and a test must never rewrite the committed notebooks). Every
-Jupyter directory (config, data, runtime, settings, workspaces, IPython) is a
-fresh one inside that folder, so the test sees JupyterLab as a learner does on
-a new machine, whatever the developer has configured. News and update checks
+autosaves, and a test must never rewrite the committed notebooks). The server's
+root is the folder ``make lab`` serves (``make_lab_root()`` reads it from the
+Makefile), so a link that works in the test works for a learner, and a link that
+leaves that root (``../README.md`` under a root of ``notebooks/``) fails in both.
+Every Jupyter directory (config, data, runtime, settings, workspaces, IPython)
+is a fresh one inside that folder, so the test sees JupyterLab as a learner does
+on a new machine, whatever the developer has configured. News and update checks
 are off (nothing may leave the machine).
 
 ``LabServer.stop()`` ends the kernels and the server gracefully and reports
 every problem as a sentence: a child process of a kernel still alive after the
-notebook ran, a process that outlived the server, an entry left in
-``/dev/shm``.
+notebook ran (multiprocessing's resource tracker and forkserver *server*
+excepted, ``tests.processes.is_mp_helper``; a forkserver *worker* is reported),
+a process that outlived the server, an entry left in ``/dev/shm``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -33,16 +37,15 @@ from pathlib import Path
 
 import psutil
 
-from tests.notebook_harness import IPC_PREFIXES, describe, is_helper
+from tests.processes import (
+    SHM,
+    describe,
+    ipc_entries,
+    is_mp_helper,
+    private_shm_prefix,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-SHM = Path("/dev/shm")
-#: The server and its kernels get their own /dev/shm of Binder's size (Docker's default),
-#: where the machine allows it (Linux, root): then whatever is left there is theirs.
-# fmt: off
-PRIVATE_SHM = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-               'mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm && exec "$@"', "sh"]
-# fmt: on
 
 #: JupyterLab settings for the test: every cell stays in the page (no virtual
 #: scrolling, so every output is laid out and measurable, and a tall screenshot
@@ -64,26 +67,57 @@ def names_in(directory: Path = SHM, prefixes: tuple[str, ...] = ("",)) -> set[st
         return set()
 
 
-@functools.lru_cache(maxsize=1)
-def private_shm_prefix() -> tuple[str, ...]:
-    """The command prefix that gives the server a private /dev/shm, or () where impossible."""
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        return ()
-    probe = subprocess.run([*PRIVATE_SHM, "true"], capture_output=True, timeout=30)
-    return tuple(PRIVATE_SHM) if probe.returncode == 0 else ()
+def make_lab_root(makefile: Path = ROOT / "Makefile") -> str:
+    """The folder ``make lab`` serves, relative to the course (``.`` or ``notebooks``).
+
+    Read from the ``--notebook-dir=`` of the ``jupyter lab`` command in the
+    Makefile, so the browser tests follow any change to ``make lab``.
+    """
+    text = makefile.read_text(encoding="utf-8")
+    commands = [line for line in text.splitlines() if re.search(r"\bjupyter lab\b", line)]
+    for line in commands:
+        found = re.search(r"--(?:ServerApp\.root_dir|notebook-dir)[= ](\S+)", line)
+        if found:
+            return found.group(1).strip("'\"").rstrip("/") or "."
+    raise RuntimeError(
+        f"cannot tell which folder `make lab` serves: no `jupyter lab ... --notebook-dir=DIR` "
+        f"in {makefile} (the browser tests serve the course the same way)"
+    )
 
 
-def copy_course(dest: Path, extra: Path | None = None) -> Path:
-    """Copy what the notebooks need (notebooks/ with figures/, README.md) into ``dest``.
+def course_files() -> list[Path]:
+    """The course as a learner's checkout has it: every file git tracks or would track
+    (new notebooks included), relative to the course root; without git, ``notebooks/``
+    and ``README.md``."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        ).stdout.decode()
+        files = [Path(name) for name in listed.split("\0") if name]
+    except (OSError, subprocess.SubprocessError):
+        files = [p.relative_to(ROOT) for p in (ROOT / "notebooks").rglob("*") if p.is_file()]
+        files.append(Path("README.md"))
+    return [f for f in files if (ROOT / f).is_file() and ".ipynb_checkpoints" not in f.parts]
 
-    ``extra``, a notebook from elsewhere (the self-tests' broken notebooks), is
+
+def copy_course(dest: Path, extras: tuple[Path, ...] | list[Path] = ()) -> Path:
+    """Copy the course (``course_files()``) into ``dest``.
+
+    ``extras``, notebooks from elsewhere (the self-tests' broken notebooks), are
     copied into the copy's notebooks/ too.
     """
-    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    shutil.copytree(ROOT / "notebooks", dest / "notebooks", ignore=ignore)
-    shutil.copy2(ROOT / "README.md", dest / "README.md")  # the notebooks link to it
-    if extra is not None and extra.resolve().parent != (ROOT / "notebooks").resolve():
-        shutil.copy2(extra, dest / "notebooks" / extra.name)
+    for name in course_files():
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    for extra in extras:
+        if extra.resolve().parent != (ROOT / "notebooks").resolve():
+            (dest / "notebooks").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(extra, dest / "notebooks" / extra.name)
     return dest
 
 
@@ -117,10 +151,18 @@ def is_kernel(proc: psutil.Process) -> bool:
 
 
 class LabServer:
-    """``jupyter lab`` serving ``course`` (a copy), with its state under ``workdir``."""
+    """``jupyter lab`` on ``course`` (a copy), serving its folder ``root`` (by default the
+    one ``make lab`` serves), with its state under ``workdir``."""
 
-    def __init__(self, course: Path, workdir: Path, startup_timeout: float = 60.0):
+    def __init__(
+        self,
+        course: Path,
+        workdir: Path,
+        startup_timeout: float = 60.0,
+        root: str | None = None,
+    ):
         self.course = course
+        self.root = (course / (make_lab_root() if root is None else root)).resolve()
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.startup_timeout = startup_timeout
@@ -129,7 +171,7 @@ class LabServer:
         self.log_path = workdir / "jupyter-lab.log"
         self.proc: subprocess.Popen | None = None
         self.private_shm = bool(private_shm_prefix())
-        self.shm_before = set() if self.private_shm else names_in(prefixes=IPC_PREFIXES)
+        self.shm_before = set() if self.private_shm else ipc_entries()
         self._seen: dict[int, psutil.Process] = {}  # every process of the server's tree
         self._sessions: set[int] = set()  # session ids of the server and of each kernel
 
@@ -172,7 +214,7 @@ class LabServer:
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}",
             "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={self.course}",
+            f"--ServerApp.root_dir={self.root}",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--LabApp.extension_manager=readonly",
@@ -189,7 +231,7 @@ class LabServer:
         log = open(self.log_path, "wb")  # noqa: SIM115 (the child keeps its own copy)
         self.proc = subprocess.Popen(
             [*private_shm_prefix(), *self.command()],  # unshare and sh exec: same pid
-            cwd=self.course,
+            cwd=self.root,
             env=self.environment(),
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -218,8 +260,12 @@ class LabServer:
         )
 
     # -- use ---------------------------------------------------------------------------
+    def path_of(self, file: Path) -> str:
+        """The server's path of ``file`` (in the course copy): relative to its root."""
+        return Path(os.path.relpath(file.resolve(), self.root)).as_posix()
+
     def lab_url(self, path: str, workspace: str = "test") -> str:
-        """The URL that opens ``path`` (relative to the course) in a fresh workspace."""
+        """The URL that opens ``path`` (relative to the server's root) in a fresh workspace."""
         return (
             f"http://127.0.0.1:{self.port}/lab/workspaces/{workspace}/tree/{path}"
             f"?reset&token={self.token}"
@@ -269,7 +315,7 @@ class LabServer:
                 continue
             for child in children:
                 self._seen.setdefault(child.pid, child)
-                if not is_helper(child):
+                if not is_mp_helper(child):
                     strays.append(describe(child))
         return strays
 
@@ -313,9 +359,11 @@ class LabServer:
                 with contextlib.suppress(psutil.Error):
                     proc.kill()
         if not self.private_shm:  # the shared /dev/shm: other programs may write there too
-            leftovers = sorted(names_in(prefixes=IPC_PREFIXES) - self.shm_before)
+            leftovers = sorted(ipc_entries() - self.shm_before)
             if leftovers:
                 problems.append(f"entries left in /dev/shm after the server stopped: {leftovers}")
+                for name in leftovers:  # reported: do not leave them to the next test
+                    (SHM / name).unlink(missing_ok=True)
         self.proc = None
         return problems
 

@@ -46,6 +46,11 @@ async () => {
     (c) => c.model.type === 'code' &&
            (c.model.outputs.length > 0 || c.model.executionCount !== null)).length;
   if (notCleared > 0) { return notCleared; }
+  // Every status the kernel goes through from now on: a kernel that dies is restarted
+  // by the server at once, and "idle" again would hide it.
+  window.__e2eStatuses = [];
+  app.shell.currentWidget.sessionContext.statusChanged.connect(
+    (_, status) => { window.__e2eStatuses.push(status); });
   window.__e2eRunAll = {done: false, result: null};
   app.commands.execute('notebook:run-all-cells').then(
     (ok) => { window.__e2eRunAll = {done: true, result: String(ok)}; },
@@ -62,7 +67,8 @@ RUN_STATE = """
   const running = panel.content.widgets.filter(
     (c) => c.model.type === 'code' && c.model.executionState === 'running').length;
   return {commandDone: window.__e2eRunAll.done, result: window.__e2eRunAll.result,
-          kernel: kernel ? kernel.status : 'none', running};
+          kernel: kernel ? kernel.status : 'none', running,
+          statuses: window.__e2eStatuses || []};
 }
 """
 
@@ -86,10 +92,19 @@ CELL_REPORT = """
       entry.images = Array.from(cell.node.querySelectorAll('.jp-RenderedMarkdown img')).map(
         (img) => ({src: new URL(img.src, document.baseURI).pathname, complete: img.complete,
                    natural: [img.naturalWidth, img.naturalHeight], shown: size(img)}));
+      // The pictures the source asks for ("![", "<img"), code spans and blocks left out:
+      // a link broken across lines ("![alt]" then "(path)") renders as text, not <img>.
+      const prose = source.replace(/```[\\s\\S]*?```/g, '').replace(/`[^`\\n]*`/g, '');
+      entry.intendedImages = (prose.match(/!\\[|<img\\b/gi) || []).length;
+      const rendered = cell.node.querySelector('.jp-RenderedMarkdown');
+      const text = rendered ? rendered.innerText : '';
+      const raw = text.indexOf('![');
+      entry.rawImageText = raw >= 0 ? text.slice(raw, raw + 80).replace(/\\s+/g, ' ') : '';
       return entry;
     }
     if (model.type !== 'code') { return entry; }
     entry.executionCount = model.executionCount;
+    entry.inputHidden = Boolean(cell.inputHidden);  // a collapsed solution shows no prompt
     const prompt = cell.node.querySelector('.jp-InputPrompt');
     entry.prompt = prompt ? prompt.textContent.trim() : '';
     const outputs = [];
@@ -231,4 +246,91 @@ NOTEBOOK_HEIGHT = """
 #: Scroll the notebook to ``top`` pixels from its start.
 SCROLL_NOTEBOOK = """
 (top) => { document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer').scrollTop = top; }
+"""
+
+#: Every link a learner can click in the rendered markdown (the headings' own "¶"
+#: anchors left out): its text, the href written in the notebook, the URL the page
+#: resolved it to (JupyterLab turns a relative file link into the server's
+#: ``/files/...`` URL), and for a link to a place in this page whether it exists.
+LINKS = """
+() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const found = [];
+  panel.content.widgets.forEach((cell, index) => {
+    if (cell.model.type !== 'markdown') { return; }
+    const source = cell.model.sharedModel.getSource();
+    const head = source.trim().split('\\n')[0];
+    for (const a of cell.node.querySelectorAll('.jp-RenderedMarkdown a[href]')) {
+      if (a.classList.contains('jp-InternalAnchorLink')) { continue; }
+      // JupyterLab rewrites a file link's href: the notebook's own words come from the source.
+      const text = a.textContent.trim();
+      const inSource = source.split('[' + text + '](')[1];
+      const written = inSource !== undefined ? inSource.split(')')[0] : a.getAttribute('href');
+      const url = new URL(a.href, document.baseURI);
+      const here = a.getAttribute('href').startsWith('#');
+      const id = here ? decodeURIComponent(a.getAttribute('href').slice(1)) : '';
+      found.push({index, head, text: text.slice(0, 60), written,
+                  url: url.href, sameOrigin: url.origin === location.origin, here,
+                  targetExists: here ? document.getElementById(id) !== null : null,
+                  unresolved: a.getAttribute('href') === ''});
+    }
+  });
+  return found;
+}
+"""
+
+#: The notebook's sections (a level-1 or level-2 heading starts one), each with its
+#: place in the notebook's scrolled content and what it shows: figures (images and
+#: SVG in outputs and markdown) and lab panels (marked by MARK_PANELS).
+SECTIONS = """
+() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const scroller = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer');
+  const origin = scroller.getBoundingClientRect().top - scroller.scrollTop;
+  const sections = [];
+  for (const cell of panel.content.widgets) {
+    const heading = cell.model.type === 'markdown' &&
+      cell.node.querySelector('.jp-RenderedMarkdown h1, .jp-RenderedMarkdown h2');
+    if (heading || sections.length === 0) {
+      sections.push({title: heading ? heading.textContent.replace('¶', '').trim() : '',
+                     top: cell.node.getBoundingClientRect().top - origin, figures: 0, labs: 0});
+    }
+    const current = sections[sections.length - 1];
+    current.figures += cell.node.querySelectorAll(
+      '.jp-RenderedImage img, .jp-RenderedSVG svg, .jp-RenderedMarkdown img').length;
+    current.labs += cell.node.querySelectorAll('[data-e2e-panel]').length;
+    current.bottom = cell.node.getBoundingClientRect().bottom - origin;
+  }
+  return sections;
+}
+"""
+
+#: The first dask dashboard address shown in an output (a link or text): the port of
+#: ``http://127.0.0.1:PORT/status`` or of a proxied ``/proxy/PORT/status``; or null.
+DASHBOARD_PORT = """
+() => {
+  const pattern = /(?:\\/proxy\\/(\\d+)|(?:127\\.0\\.0\\.1|localhost):(\\d+))\\/status/;
+  for (const area of document.querySelectorAll('.jp-NotebookPanel .jp-Cell-outputArea')) {
+    const hrefs = Array.from(area.querySelectorAll('a[href]')).map((a) => a.href);
+    for (const text of [...hrefs, area.innerText]) {
+      const m = pattern.exec(text);
+      if (m) { return Number(m[1] || m[2]); }
+    }
+  }
+  return null;
+}
+"""
+
+#: The number of <canvas> elements in the page, inside shadow roots too (Bokeh 3, which
+#: draws the dask dashboard, renders its plots in shadow DOM).
+CANVASES = """
+() => {
+  let count = 0;
+  const walk = (root) => {
+    count += root.querySelectorAll('canvas').length;
+    for (const el of root.querySelectorAll('*')) { if (el.shadowRoot) { walk(el.shadowRoot); } }
+  };
+  walk(document);
+  return count;
+}
 """

@@ -23,18 +23,23 @@ gives the seconds of each phase per notebook, and what each lab responded to.
 
 What one test does, for one notebook
 ------------------------------------
-1. Copies the course (``notebooks/`` with its figures, ``README.md``) to a
-   temporary folder: JupyterLab autosaves, and the committed notebooks must not
-   change. The kernel imports ``ipc_helpers`` as installed in the venv.
-2. Starts ``jupyter lab`` on 127.0.0.1 with a random token, fresh Jupyter
-   directories, news and update checks off, and (Linux, root) a private 64 MB
-   ``/dev/shm`` (see ``lab_server.py``); and Chromium with a new, empty
-   profile and its own temporary folder (flags in ``CHROMIUM_FLAGS``).
+1. Copies the course (every file git tracks or would track) to a temporary
+   folder: JupyterLab autosaves, and the committed notebooks must not change.
+   The kernel imports ``ipc_helpers`` as installed in the venv.
+2. Starts ``jupyter lab`` on 127.0.0.1 serving the folder ``make lab`` serves
+   (read from the Makefile: a link that leaves that folder is broken for a
+   learner, and here too), with a random token, fresh Jupyter directories,
+   news and update checks off, and (Linux, root) a private 64 MB ``/dev/shm``
+   (see ``lab_server.py``); and Chromium with a new, empty profile and its own
+   temporary folder (flags in ``CHROMIUM_FLAGS``).
 3. Opens the notebook, clears every output and runs all cells through
    JupyterLab's own commands (``notebook:clear-all-cell-outputs``,
    ``notebook:run-all-cells``), and waits, with a bound, until the kernel is
    idle. The kernel uses the platform's default start method (the three start
-   methods are nbval's job).
+   methods are nbval's job). If an output shows a dask dashboard address
+   (``http://127.0.0.1:PORT/status``, or ``/proxy/PORT/status`` as on Binder),
+   the dashboard is opened once, through the server's ``jupyter-server-proxy``
+   (``/proxy/PORT/status``, as on Binder), while the notebook runs.
 4. Checks what the page shows:
 
    - every code cell ran (its prompt shows an execution count);
@@ -42,20 +47,30 @@ What one test does, for one notebook
    - every widget rendered (no "Error displaying widget", no ipywidgets error
      widget, none stuck at "Loading widget...");
    - every figure (matplotlib's images, and the pictures of the markdown
-     cells) loaded and has a non-zero size on the page;
+     cells) loaded and has a non-zero size; every picture a markdown cell's
+     source asks for (``![...](...)``, ``<img>``) is on the page (a link
+     broken across lines shows as raw text);
+   - every link of the markdown cells works: a link to a file answers from the
+     server (not 404), a link to a heading of the notebook finds it (links to
+     other sites are not followed: the test is offline);
    - every lab (a panel made by ``ipc_helpers.labs.panel.make_panel``):
-     pressing Run shows a result without an error in the panel's status line;
-     then changing one control (the first one whose change alters the result,
-     as a learner would: a key on a slider, a click, a choice in a list) and
-     pressing Run again changes the output or plot;
-   - no child process of the kernel is still alive;
+     pressing Run shows a result without an error in the panel's status line,
+     within ``LAB_RUN_TIMEOUT``; then changing one control (the first one whose
+     change alters the result, as a learner would: a key on a slider, a click,
+     a choice in a list) and pressing Run again changes the output or plot;
+   - a notebook that starts a dask ``Client`` showed its dashboard, and the
+     dashboard page loaded;
+   - no child process of the kernel is still alive (multiprocessing's resource
+     tracker and forkserver server excepted; a forkserver worker counts);
    - the browser console shows no error (``BENIGN_CONSOLE_ERRORS`` would list
      the allowed ones, each with its reason; none is needed today).
 
-5. Saves ``tests/browser/artifacts/<notebook>.png`` (the whole notebook, top
-   to bottom, continued in ``<notebook>-part2.png``... when it is long) and
-   ``<notebook>-lab<N>.png`` (each lab after it was used): look at them to see
-   what a learner sees.
+5. Saves screenshots in ``tests/browser/artifacts/``: ``<notebook>.png`` (the
+   top of the notebook), ``<notebook>-sNN-<section>.png`` for every section
+   (a level-1 or level-2 heading) that shows a figure or a lab, in parts of at
+   most ``SECTION_SHOT`` pixels, at the page's real scale (1280 px wide);
+   ``<notebook>-lab<N>.png`` (each lab after it was used) and
+   ``<notebook>-dashboard.png``. A review can be done from them alone.
 6. Shuts the kernel and the server down gracefully, then checks that no
    process of the server, of its kernels or of the browser survives, and that
    nothing is left in ``/dev/shm`` or in the browser's temporary folder.
@@ -67,6 +82,7 @@ in each of these ways is caught.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import math
 import os
@@ -74,14 +90,16 @@ import re
 import shutil
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from typing import Callable
 
 import psutil
 import pytest
 
 from . import page_scripts as js
 from .conftest import BrowserTools
-from .lab_server import ROOT, SHM, LabServer, copy_course, names_in
+from .lab_server import ROOT, SHM, LabServer, copy_course, make_lab_root, names_in
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -99,28 +117,39 @@ CHROMIUM_FLAGS = [
 ]
 CHROMIUM_SHM = (".org.chromium.",)  # how Chromium names its files in /dev/shm
 VIEWPORT = {"width": 1280, "height": 900}
-SHOT_HEIGHT = 8000  # pixels of notebook per screenshot (Chromium's limit is near 16384)
+SECTION_SHOT = 2400  # pixels of notebook per section screenshot: readable when opened
 
-#: Seconds: page and kernel start, "Run All" of one notebook, one press of a lab's Run.
+#: Seconds: page and kernel start, "Run All" of one notebook, one press of a lab's Run,
+#: loading the dask dashboard.
 OPEN_TIMEOUT = 60
 RUN_ALL_TIMEOUT = 180
 LAB_RUN_TIMEOUT = 60
+DASHBOARD_TIMEOUT = 30
 
 #: Console errors that are not the course's fault, each with the reason it is harmless.
 #: (pattern matched against "text @ url"; keep this list short and explained.)
 BENIGN_CONSOLE_ERRORS: list[tuple[str, str]] = []
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_in_jupyterlab(notebook, tmp_path, browser_tools):
-    problems = run_in_jupyterlab(notebook, tmp_path, browser_tools)
+    problems = run_in_jupyterlab([notebook], tmp_path, browser_tools)
     assert not problems, f"{notebook.name} in JupyterLab:\n- " + "\n- ".join(problems)
 
 
-def run_in_jupyterlab(notebook: Path, tmp_path: Path, tools: BrowserTools) -> list[str]:
-    """Run ``notebook`` (a course notebook, or another one added to the copy) in JupyterLab
-    in Chromium; return every problem found, as sentences (empty when all is well)."""
-    course = copy_course(tmp_path / "course", extra=notebook)
+def run_in_jupyterlab(
+    notebooks: list[Path],
+    tmp_path: Path,
+    tools: BrowserTools,
+    while_open: Callable[[Path], None] | None = None,
+) -> list[str]:
+    """Run each of ``notebooks`` (course notebooks, or others added to the copy) in one
+    JupyterLab in Chromium, one after the other; return every problem found, as
+    sentences (empty when all is well). With several notebooks each problem starts
+    with the notebook's name. ``while_open(browser_tmp)`` runs while the browser is
+    open (the self-test leaves a process and a file behind there, as a crashed
+    Chromium would)."""
+    course = copy_course(tmp_path / "course", extras=notebooks)
     server = LabServer(course, tmp_path / "jupyter")
     # Playwright's and Chromium's temporary files; a short path, as Chromium puts a Unix
     # socket there (at most 107 bytes).
@@ -145,7 +174,14 @@ def run_in_jupyterlab(notebook: Path, tmp_path: Path, tools: BrowserTools) -> li
                 server.wait_until_ready()
                 clock.lap("server and browser start")
                 page = browser.pages[0] if browser.pages else browser.new_page()
-                problems += check_notebook(page, server, notebook.name, tools.artifacts, clock)
+                for notebook in notebooks:
+                    found = check_notebook(
+                        page, server, course / "notebooks" / notebook.name, tools.artifacts, clock
+                    )
+                    named = len(notebooks) > 1
+                    problems += [f"{notebook.name}: {p}" if named else p for p in found]
+                if while_open is not None:
+                    while_open(browser_tmp)
             finally:
                 browser.close()
         finally:
@@ -153,15 +189,22 @@ def run_in_jupyterlab(notebook: Path, tmp_path: Path, tools: BrowserTools) -> li
     finally:
         problems += server.stop()
         problems += leftover_processes(ours_before)
-        left = sorted(names_in(SHM, CHROMIUM_SHM) - chromium_shm_before)
-        left += [str(p) for p in browser_tmp.iterdir()]
-        shutil.rmtree(browser_tmp, ignore_errors=True)
+        problems += leftover_files(browser_tmp, chromium_shm_before)
         shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)  # tens of MB
-        if left:
-            problems.append(f"Chromium or Playwright left files behind: {left}")
         clock.lap("stop and checks")
-        tools.timings.append((notebook.name, clock))
+        tools.timings.append((", ".join(n.name for n in notebooks), clock))
     return problems
+
+
+def leftover_files(browser_tmp: Path, chromium_shm_before: set[str]) -> list[str]:
+    """Files Chromium or Playwright left in their temporary folder or in /dev/shm (reported,
+    then removed)."""
+    in_shm = sorted(names_in(SHM, CHROMIUM_SHM) - chromium_shm_before)
+    left = in_shm + [str(p) for p in browser_tmp.iterdir()]
+    for name in in_shm:
+        (SHM / name).unlink(missing_ok=True)
+    shutil.rmtree(browser_tmp, ignore_errors=True)
+    return [f"Chromium or Playwright left files behind: {left}"] if left else []
 
 
 @contextlib.contextmanager
@@ -197,34 +240,48 @@ class Clock:
         return ", ".join(parts) + f"; total {self.last - self.start:.1f} s"
 
 
-def check_notebook(page, server: LabServer, name: str, artifacts: Path, clock: Clock) -> list[str]:
-    """Open, run and inspect one notebook in the page; return the problems found."""
+def check_notebook(page, server: LabServer, file: Path, artifacts: Path, clock: Clock) -> list[str]:
+    """Open, run and inspect one notebook (``file``, in the course copy) in the page;
+    return the problems found."""
     console: list[str] = []
-    page.on(
-        "console", lambda msg: console.append(console_line(msg)) if msg.type == "error" else None
-    )
-    page.on("pageerror", lambda exc: console.append(f"uncaught exception: {exc}"))
-    stem = Path(name).stem
+
+    def on_console(msg) -> None:
+        if msg.type == "error":
+            console.append(console_line(msg))
+
+    def on_error(exc) -> None:
+        console.append(f"uncaught exception: {exc}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+    stem = file.stem
     for old in [artifacts / f"{stem}.png", *artifacts.glob(f"{stem}-*.png")]:
         old.unlink(missing_ok=True)  # screenshots of an earlier run
+    dashboard = Dashboard(page, server, artifacts / f"{stem}-dashboard.png")
 
-    problems = open_and_run(page, server, f"notebooks/{name}", clock)
+    problems = open_and_run(page, server, server.path_of(file), clock, dashboard)
     if not problems:
         problems += check_cells(page.evaluate(js.CELL_REPORT))
+        problems += check_links(page)
         problems += check_labs(page, stem, artifacts, clock)
-        clock.lap("labs")
+        problems += dashboard.problems(expected=starts_dask_client(file))
+        clock.lap("labs, links")
     strays = server.stray_children()
     problems += [f"a child process of the kernel is still alive: {s}" for s in strays]
     try:
         save_screenshots(page, artifacts, stem)  # also, and above all, when something failed
     except Exception as exc:  # noqa: BLE001 - the problems found matter more than the picture
         problems.append(f"no screenshot: {exc}")
-    clock.lap("screenshot")
+    clock.lap("screenshots")
     problems += [f"browser console error: {line}" for line in console if not is_benign(line)]
+    page.remove_listener("console", on_console)
+    page.remove_listener("pageerror", on_error)
     return problems
 
 
-def open_and_run(page, server: LabServer, path: str, clock: Clock) -> list[str]:
+def open_and_run(
+    page, server: LabServer, path: str, clock: Clock, dashboard: Dashboard
+) -> list[str]:
     """Open the notebook, clear its outputs and run all its cells; [] or the problem."""
     page.goto(server.lab_url(path), timeout=OPEN_TIMEOUT * 1000)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=OPEN_TIMEOUT * 1000)
@@ -235,7 +292,7 @@ def open_and_run(page, server: LabServer, path: str, clock: Clock) -> list[str]:
     not_cleared = page.evaluate(js.CLEAR_AND_RUN_ALL)
     if not_cleared:
         return [f"{not_cleared} code cell(s) kept their outputs after 'Clear All Outputs'"]
-    problem = wait_for_run_all(page)
+    problem = wait_for_run_all(page, dashboard.look)
     if problem:
         return [problem]
     wait_for(page, js.IMAGES_SETTLED, timeout=10)
@@ -262,17 +319,21 @@ def wait_for(page, script: str, timeout: float, arg=None) -> bool:
     return False
 
 
-def wait_for_run_all(page) -> str | None:
-    """Wait until Run All is done and the kernel idle (twice in a row, 0.2 s apart).
+def wait_for_run_all(page, each_poll: Callable[[], None] = lambda: None) -> str | None:
+    """Wait until Run All is done and the kernel idle (twice in a row, 0.2 s apart),
+    calling ``each_poll()`` at every look.
 
-    Returns None, or what went wrong: the kernel died, or it was still busy at the bound.
+    Returns None, or what went wrong: the kernel died (even if it was restarted since),
+    or it was still busy at the bound.
     """
     deadline = time.monotonic() + RUN_ALL_TIMEOUT
     quiet = 0
     while time.monotonic() < deadline:
         state = page.evaluate(js.RUN_STATE)
-        if state["kernel"] in {"dead", "autorestarting", "restarting"}:
-            return f"the kernel died during Run All (status {state['kernel']!r})"
+        died = [s for s in state["statuses"] if s in {"dead", "autorestarting", "restarting"}]
+        if died:
+            return f"the kernel died during Run All (its status went {' → '.join(died)})"
+        each_poll()
         done = state["commandDone"] and state["running"] == 0 and state["kernel"] == "idle"
         quiet = quiet + 1 if done else 0
         if quiet >= 2:
@@ -294,10 +355,22 @@ def check_cells(cells: list[dict]) -> list[str]:
                 for image in cell["images"]
                 if not is_shown(image)
             ]
+            if cell["intendedImages"] > len(cell["images"]):
+                raw = cell["rawImageText"]
+                problems.append(
+                    f"{where}: the markdown asks for {cell['intendedImages']} picture(s) but "
+                    f"{len(cell['images'])} are on the page"
+                    + (
+                        f"; it shows the raw text {raw!r} (a line break inside the link?)"
+                        if raw
+                        else ""
+                    )
+                )
             continue
         if cell["type"] != "code" or cell["blank"]:
             continue  # JupyterLab does not execute an empty cell
-        if cell["executionCount"] is None or not re.fullmatch(r"\[\d+\]:", cell["prompt"]):
+        prompt_ok = cell["inputHidden"] or re.fullmatch(r"\[\d+\]:", cell["prompt"])
+        if cell["executionCount"] is None or not prompt_ok:
             problems.append(f"{where} did not run (prompt {cell['prompt']!r})")
         if cell["errors"] and "raises-exception" not in cell["tags"]:
             problems.append(f"{where} shows an error: {'; '.join(cell['errors'])}")
@@ -324,6 +397,156 @@ def check_cells(cells: list[dict]) -> list[str]:
 def is_shown(image: dict) -> bool:
     """Loaded, with a size of its own and a size on the page (see CELL_REPORT)."""
     return image["complete"] and min(image["natural"]) > 0 and min(image["shown"]) > 0
+
+
+def check_links(page) -> list[str]:
+    """Follow every link of the markdown cells (see LINKS); the broken ones, as problems.
+
+    A link to a file must answer from the server (the page resolved it from the
+    notebook's folder, inside the folder ``make lab`` serves); a link to a heading
+    of this notebook must find it. Links to other sites are not followed.
+    """
+    problems = []
+    answers: dict[str, int] = {}
+    for link in page.evaluate(js.LINKS):
+        where = f"cell {link['index'] + 1} ({link['head'][:50]!r})"
+        what = f"the link {link['text']!r} ({link['written']})"
+        if link["here"]:
+            if not link["targetExists"]:
+                problems.append(f"{where}: {what} points to no heading of this notebook")
+            continue
+        if link["unresolved"]:  # JupyterLab could not resolve it and emptied its href
+            problems.append(f"{where}: {what} is broken: JupyterLab could not resolve it")
+            continue
+        if not link["sameOrigin"]:
+            continue  # another site: the test is offline
+        url = link["url"].split("#")[0]
+        if url not in answers:
+            answers[url] = page.request.get(url, timeout=10_000).status
+        if answers[url] != 200:
+            path = url.split("?")[0].split("/", 3)[-1]
+            problems.append(
+                f"{where}: {what} is broken: /{path} answers HTTP {answers[url]} (the server's "
+                f"root is the course's {make_lab_root()!r} folder, as under `make lab`)"
+            )
+    return problems
+
+
+# -- dask ------------------------------------------------------------------------------
+
+
+def starts_dask_client(notebook: Path) -> bool:
+    """True if a code cell of ``notebook`` imports dask or dask.distributed."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    code = "\n".join(
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+    )
+    return re.search(r"^\s*(from|import)\s+(dask|distributed)\b", code, re.MULTILINE) is not None
+
+
+class Dashboard:
+    """Opens the dask dashboard once, while the notebook runs (it closes its cluster at
+    the end), as soon as it can be found.
+
+    Its address is the notebook's client's: shown in an output (the client's repr, a
+    printed ``dashboard_link``, ``/proxy/PORT/status``), or else found where the
+    client serves it, a port on which the kernel process itself listens (a
+    ``LocalCluster`` runs its scheduler, dashboard included, in the kernel) on which
+    the scheduler's web server answers. The page is opened the way Binder serves it: through the
+    server's ``jupyter-server-proxy`` at ``/proxy/PORT/status``, in a second tab.
+    """
+
+    def __init__(self, page, server: LabServer, screenshot: Path) -> None:
+        self.page, self.server, self.screenshot = page, server, screenshot
+        self.port: int | None = None
+        self.found: list[str] = []
+        self.tried: set[int] = set()
+        self.next_look = 0.0
+
+    def look(self) -> None:
+        """Called while Run All runs (at most once a second): find the dashboard, open it."""
+        if self.port is not None or time.monotonic() < self.next_look:
+            return
+        self.next_look = time.monotonic() + 1.0
+        port = self.page.evaluate(js.DASHBOARD_PORT) or self.served_by_kernel()
+        if port:
+            self.port = port
+            self.found = self.visit(port)
+
+    def served_by_kernel(self) -> int | None:
+        """A port a kernel listens on (not one of its Jupyter channels) that answers as the
+        dask dashboard does."""
+        for kernel in self.server.remember_processes():
+            for port in sorted(listening_ports(kernel) - jupyter_ports(kernel) - self.tried):
+                self.tried.add(port)
+                if answers_as_dashboard(port):
+                    return port
+        return None
+
+    def visit(self, port: int) -> list[str]:
+        url = f"http://127.0.0.1:{self.server.port}/proxy/{port}/status"
+        tab = self.page.context.new_page()
+        try:
+            response = tab.goto(url, timeout=DASHBOARD_TIMEOUT * 1000)
+            if response is None or response.status != 200:
+                status = response.status if response else "no answer"
+                return [f"the dask dashboard at /proxy/{port}/status answered {status}"]
+            title = tab.title()
+            if "dask" not in title.lower():
+                return [f"/proxy/{port}/status is not the dask dashboard (title {title!r})"]
+            # Its plots are Bokeh documents fed through a websocket, proxied too.
+            drawn = wait_for(tab, js.CANVASES, 20)
+            tab.wait_for_timeout(1000)  # a second of the task stream
+            tab.screenshot(path=str(self.screenshot))
+            if not drawn:
+                return [
+                    f"the dask dashboard at /proxy/{port}/status drew no plot within 20 s "
+                    "(its websocket through jupyter-server-proxy?)"
+                ]
+            return []
+        except Exception as exc:  # noqa: BLE001 - a dashboard that does not load is the finding
+            return [f"the dask dashboard at /proxy/{port}/status did not load: {exc}"]
+        finally:
+            tab.close()
+
+    def problems(self, expected: bool) -> list[str]:
+        if expected and self.port is None:
+            return [
+                "the notebook uses dask but its dashboard was never found while it ran (not "
+                "in an output, not on a port of the kernel where a dask scheduler answers)"
+            ]
+        return self.found
+
+
+def listening_ports(proc: psutil.Process) -> set[int]:
+    try:
+        connections = proc.net_connections(kind="tcp")
+    except psutil.Error:
+        return set()
+    return {c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN}
+
+
+def jupyter_ports(kernel: psutil.Process) -> set[int]:
+    """The kernel's own channels (shell, iopub, ...), from its connection file."""
+    try:
+        cmdline = kernel.cmdline()
+        connection = json.loads(Path(cmdline[cmdline.index("-f") + 1]).read_text())
+    except (psutil.Error, ValueError, IndexError, OSError):
+        return set()
+    return {v for k, v in connection.items() if k.endswith("_port") and isinstance(v, int)}
+
+
+def answers_as_dashboard(port: int) -> bool:
+    """The dask scheduler's web server answers ``/json/identity.json`` (cheaper than the
+    ``/status`` page itself) with ``"type": "Scheduler"``."""
+    url = f"http://127.0.0.1:{port}/json/identity.json"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as answer:
+            return answer.status == 200 and json.loads(answer.read()).get("type") == "Scheduler"
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
 
 
 # -- labs ------------------------------------------------------------------------------
@@ -460,18 +683,34 @@ def describe_state(state: str) -> str:
 
 
 def save_screenshots(page, artifacts: Path, stem: str) -> None:
-    """The whole notebook, top to bottom: ``<stem>.png``, then ``<stem>-part2.png``... when
-    the notebook is taller than one screenshot can be."""
-    content, around = page.evaluate(js.NOTEBOOK_HEIGHT)
-    visible = max(min(content, SHOT_HEIGHT), VIEWPORT["height"] - around)
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": visible + around})
-    page.wait_for_timeout(300)  # relayout
-    for part in range(math.ceil(content / visible)):
-        page.evaluate(js.SCROLL_NOTEBOOK, part * visible)
-        page.wait_for_timeout(100)
-        name = f"{stem}.png" if part == 0 else f"{stem}-part{part + 1}.png"
-        page.screenshot(path=str(artifacts / name))
+    """``<stem>.png``, the top of the notebook; and ``<stem>-sNN-<title>.png`` for every
+    section that shows a figure or a lab, in parts of at most SECTION_SHOT pixels."""
+    page.evaluate(js.SCROLL_NOTEBOOK, 0)
+    page.wait_for_timeout(100)
+    page.screenshot(path=str(artifacts / f"{stem}.png"))
+    _, around = page.evaluate(js.NOTEBOOK_HEIGHT)
+    for number, section in enumerate(page.evaluate(js.SECTIONS), start=1):
+        if not (section["figures"] or section["labs"]):
+            continue
+        name = f"{stem}-s{number:02d}-{slug(section['title'])}"
+        height = section["bottom"] - section["top"]
+        parts = max(1, math.ceil(height / SECTION_SHOT))
+        page.set_viewport_size(
+            {"width": VIEWPORT["width"], "height": int(min(height, SECTION_SHOT) + around)}
+        )
+        page.wait_for_timeout(200)  # relayout
+        for part in range(parts):
+            page.evaluate(js.SCROLL_NOTEBOOK, section["top"] + part * SECTION_SHOT)
+            page.wait_for_timeout(100)
+            suffix = f"-part{part + 1}" if parts > 1 else ""
+            page.screenshot(path=str(artifacts / f"{name}{suffix}.png"))
     page.set_viewport_size(VIEWPORT)
+
+
+def slug(title: str) -> str:
+    """A file-name part from a section title: ``4. Pitfall: a worker`` → ``4-pitfall-a-worker``."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    return "-".join(words)[:40] or "untitled"
 
 
 def screenshot_of(page, element, path: Path) -> None:

@@ -1,4 +1,7 @@
-"""ipc_helpers.bench: the benchmark's checks, parts, cleanup and command line."""
+"""ipc_helpers.bench: checks, the timed parts, placement, cleanup and the command line.
+
+The honesty check's agreement bound has its own test (test_bench_honesty.py).
+"""
 
 from __future__ import annotations
 
@@ -6,30 +9,38 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
+import platform
 import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
 from ipc_helpers import bench
+from ipc_helpers.bench import honesty as cc
+from ipc_helpers.bench import measure, placement, run
 from ipc_helpers.cleanup import ipc_entries
 
 #: A tiny mode, so that every part runs in a fraction of a second.
 TINY = dataclasses.replace(
     bench.MODES["quick"],
     payloads=(64, 70_000),
-    rounds=1,
+    rounds=3,
     round_bytes=140_000,
     max_messages=20,
-    round_trips=30,
+    round_trips=200,
     small_items=300,
     value_ops=200,
     start_rounds=1,
 )
 
 
-def fig(mechanism, payload, median, operation="throughput"):
-    return bench.Figure(
-        mechanism, operation, payload, median, "MB/s", median, median, median, 1, label=mechanism
+def row(mechanism, payload, median, operation="throughput", unit="MB/s"):
+    return bench.Measurement(
+        mechanism, operation, payload, median, unit, median, median, 1, label=mechanism
     )
 
 
@@ -64,7 +75,7 @@ def test_check_payloads_rejects(payloads, error, text):
         bench.check_payloads(payloads)
 
 
-def test_check_mechanisms():
+def test_check_mechanisms_and_placement():
     assert bench.check_mechanisms(["queue", "queue", "pipe_bytes"], bench.THROUGHPUT) == (
         "queue",
         "pipe_bytes",
@@ -75,6 +86,8 @@ def test_check_mechanisms():
         bench.check_mechanisms([], bench.THROUGHPUT)
     with pytest.raises(TypeError, match="list of names"):
         bench.check_mechanisms("queue", bench.THROUGHPUT)
+    with pytest.raises(ValueError, match="placement must be one of 'one CPU', 'free'"):
+        bench.check_placement("pinned")
 
 
 @pytest.mark.parametrize(
@@ -83,6 +96,7 @@ def test_check_mechanisms():
         ({"mode": "fast"}, ValueError, "mode must be one of 'quick', 'full'"),
         ({"mechanisms": ["pipe"]}, ValueError, "unknown mechanism 'pipe'"),
         ({"payloads": [0]}, ValueError, "at least 1"),
+        ({"placement": "one"}, ValueError, "placement must be one of"),
         ({"time_limit": 0.5}, ValueError, "time_limit must be at least 2 s"),
         ({"time_limit": 0}, ValueError, "time_limit must be greater than 0"),
         ({"time_limit": "5"}, TypeError, "time_limit must be a number of seconds"),
@@ -95,18 +109,20 @@ def test_run_benchmark_rejects_bad_input_before_starting_anything(kwargs, error,
 
 
 def test_full_mode_refuses_without_room_in_dev_shm(monkeypatch):
-    monkeypatch.setattr(bench, "shm_available", lambda directory="/dev/shm": 10 * bench.MiB)
+    monkeypatch.setattr(run, "shm_available", lambda directory="/dev/shm": 10 * bench.MiB)
     with pytest.raises(ValueError, match="needs 64 MiB free in /dev/shm; only 10 MiB"):
         bench.run_benchmark("full")
 
 
-# --- parts ------------------------------------------------------------------
+# --- the session ----------------------------------------------------------------
 
 
 def test_session_cleans_up_everything():
     with bench.Session(shm_size=4096, manager=True, timeout=10) as s:
         name = s.shm.name
         assert s.process.is_alive()
+        # the parent closed the queue ends the child holds: a dead child is EOF here
+        assert s.mine["queue"]._writer.closed and s.mine["simplequeue"]._writer.closed
     assert mp.active_children() == []
     assert not any(name.lstrip("/") in n for n in ipc_entries())
 
@@ -118,22 +134,42 @@ def test_session_rejects_bad_arguments():
         bench.Session(timeout=None)
 
 
-def test_throughput_of_every_mechanism_with_references():
-    mechs = [m for m in bench.THROUGHPUT]
+@pytest.mark.parametrize("mechanism", ["queue", "simplequeue", "pipe_bytes", "raw_pipe"])
+def test_a_dead_server_means_end_of_file_not_a_hang(mechanism):
+    """Timed loops call plain get()/recv(): they must end when the child dies mid-round."""
+    buf = memoryview(bytearray(64))
+    with bench.Session(timeout=10) as s:
+        s.process.kill()
+        s.process.join(5)
+        started = time.monotonic()
+        with pytest.raises((EOFError, OSError, TimeoutError)):
+            measure._time_throughput(s, mechanism, 64, 1000, buf)
+        assert time.monotonic() - started < 11
+    assert mp.active_children() == []
+
+
+# --- the timed parts -------------------------------------------------------------
+
+
+def test_throughput_of_every_mechanism_beside_its_reference():
+    mechs = list(bench.THROUGHPUT)
     with bench.Session(shm_size=70_000, manager=True, timeout=20) as s:
-        figures = bench.measure_throughput(s, mechs, TINY.payloads, TINY)
-    assert len(figures) == 2 * (len(mechs) + len(bench.REFERENCES))
-    for f in figures:
-        assert f.operation == "throughput" and f.unit == "MB/s"
-        assert 0 < f.min <= f.median <= f.max
-        assert f.rounds == 1
-        if f.mechanism in bench.THROUGHPUT:
-            assert f.reference == bench.THROUGHPUT[f.mechanism][1]
-            assert f.percent_of_reference > 0
-        else:
-            assert f.percent_of_reference is None
-        if os.name == "posix":
-            assert f.faults_per_mib is not None and f.faults_per_mib >= 0
+        rows = bench.measure_throughput(s, mechs, TINY.payloads, TINY)
+    assert len(rows) == 2 * (len(mechs) + len(bench.REFERENCES))
+    for m in rows:
+        assert (m.operation, m.unit, m.rounds, m.placement) == (
+            "throughput",
+            "MB/s",
+            3,
+            bench.ONE_CPU,
+        )
+        assert m.min <= m.median <= m.max
+        same_work = bench.THROUGHPUT.get(m.mechanism, ("", ""))[1]
+        assert m.reference == same_work
+        if same_work:  # built on that primitive: it cannot be twice as fast
+            assert 1 < m.percent_of_reference < 200, m
+        else:  # references, SharedMemory, the Manager queue: no percentage
+            assert m.percent_of_reference is None
     assert mp.active_children() == []
 
 
@@ -146,132 +182,207 @@ def test_round_trips_batching_and_value():
     with bench.Session(manager=True, timeout=20) as s:
         trips = bench.measure_round_trips(s, list(bench.ROUND_TRIP), TINY)
         batching = bench.measure_batching(s, TINY)
-    assert [f.mechanism for f in trips][0] == "raw_pipe_rt"
-    assert {f.mechanism for f in trips} == set(bench.ROUND_TRIP)
-    assert all(f.unit == "µs" and f.median > 0 for f in trips)
+    assert [m.mechanism for m in trips] == list(bench.ROUND_TRIP)
+    by_name = {m.mechanism: m.median for m in trips}
+    # a Pipe message is framed, a raw pipe's byte is not; a manager call is two hops
+    assert by_name["raw_pipe_rt"] < by_name["pipe_bytes"] < by_name["manager_queue"]
     single, batched = batching
-    assert batched.median > single.median  # about 25x on a 2-core machine
+    assert batched.median > 3 * single.median  # about 25x on a 2-core machine
     ops = bench.measure_value_ops(TINY)
-    assert [f.mechanism for f in ops] == ["value_raw", "value_lock"]
+    assert [m.mechanism for m in ops] == ["value_raw", "value_lock"]
+    assert ops[0].median < ops[1].median  # taking a lock costs something
     with pytest.raises(ValueError, match="batch must be at least 2"):
         bench.measure_batching(None, TINY, batch=1)
 
 
-def test_same_cpu_restores_affinity():
-    if not hasattr(os, "sched_getaffinity"):
-        pytest.skip("no CPU affinity on this platform")
-    before = os.sched_getaffinity(0)
-    with bench.same_cpu() as pinned:
-        assert pinned and len(os.sched_getaffinity(0)) == 1
-    assert os.sched_getaffinity(0) == before
-
-
 def test_start_cost():
-    figures = bench.measure_start_cost(["fork"], rounds=1)
-    assert figures[0].mechanism == "fork" and figures[0].unit == "ms" and figures[0].median > 0
+    rows = bench.measure_start_cost(["fork", "spawn"], rounds=1)
+    assert [(m.mechanism, m.unit, m.placement) for m in rows] == [
+        ("fork", "ms", "free"),
+        ("spawn", "ms", "free"),
+    ]
+    assert rows[0].median < rows[1].median  # fork copies, spawn starts a new interpreter
     with pytest.raises(ValueError, match="unknown mechanism 'vfork' in methods"):
         bench.measure_start_cost(["vfork"])
     with pytest.raises(ValueError, match="rounds must be at least 1"):
         bench.measure_start_cost(["fork"], rounds=0)
 
 
-def test_page_faults():
-    assert bench.page_faults("pipe_chunks", size=bench.CHUNK * 2, count=2) >= 0
+def test_large_shm_is_reported_as_a_large_transfer():
+    rows = bench.measure_large_shm(size=bench.MiB, rounds=1)
+    assert {m.operation for m in rows} == {"large transfer"}
+    assert {m.mechanism for m in rows} == {"memcpy", "shared_memory"}
+
+
+# --- page faults and the allocator --------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="resource module")
+def test_page_faults_in_a_fresh_process():
+    fresh = bench.page_faults("pipe_bytes", size=4 * bench.MiB, count=2)
+    chunks = bench.page_faults("pipe_chunks", size=4 * bench.MiB, count=2)
+    assert fresh > 100 > 20 > chunks  # hundreds per MiB against almost none
     with pytest.raises(ValueError, match="mechanism must be one of"):
         bench.page_faults("queue")
     with pytest.raises(ValueError, match="size must be at least"):
         bench.page_faults("pipe_bytes", size=64)
 
 
-def test_large_shm_is_reported_as_a_large_transfer():
-    figures = bench.measure_large_shm(size=bench.MiB, rounds=1)
-    assert {f.operation for f in figures} == {"large transfer"}
-    assert {f.mechanism for f in figures} == {"memcpy", "shared_memory"}
+#: Receiving-like work (three 64 KiB blocks made and freed, eight times) in a
+#: fresh interpreter: page faults before and after warm_allocator().
+_ALLOCATOR_PROBE = """
+import resource
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+def work():
+    before = faults()
+    for _ in range(8):
+        blocks = [b"\\x01" * 65536 for _ in range(3)]
+        del blocks
+    return faults() - before
+work()
+cold = work()
+from ipc_helpers.bench.placement import warm_allocator
+warm_allocator()
+work()
+print(cold, work())
+"""
 
 
-def test_produce_and_consume_items_in_one_process():
-    q = queue.Queue()
-    bench.produce_items(q, 250, batch=100)
-    assert q.qsize() == 4  # 100 + 100 + 50 + the sentinel
-    assert bench.consume_items(q) == [(i, i * 0.5) for i in range(250)]
-    with pytest.raises(ValueError, match="batch must be at least 1"):
-        bench.produce_items(q, 1, batch=0)
-    with pytest.raises(queue.Empty):
-        bench.consume_items(queue.Queue(), timeout=0.05)
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator thresholds")
+def test_warm_allocator_keeps_freed_memory_for_reuse():
+    out = subprocess.run(
+        [sys.executable, "-c", _ALLOCATOR_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    cold, warm = map(int, out.stdout.split())
+    assert cold > 100  # glibc gives freed pages back to the kernel, then faults them in again
+    assert warm < 10  # warm: it keeps them for reuse
 
 
-def test_workers():
-    assert bench.square(3) == 9
-    assert bench.noop() is None
-    q = queue.Queue()
-    bench.put_big(q, 10)
-    assert q.get() == bytes(10)
+# --- placement --------------------------------------------------------------------
 
 
-# --- results ----------------------------------------------------------------
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_placed_pins_every_thread_and_restores_them():
+    before = os.sched_getaffinity(0)
+    if len(before) < 2:
+        pytest.skip("one CPU only: nothing to pin")
+    ready, done = threading.Event(), threading.Event()
+    tids = []
+
+    def idle():
+        tids.append(threading.get_native_id())
+        ready.set()
+        done.wait(10)
+
+    t = threading.Thread(target=idle)
+    t.start()
+    ready.wait(5)
+    try:
+        with bench.placed(bench.ONE_CPU) as pinned:
+            assert pinned
+            assert len(os.sched_getaffinity(0)) == 1
+            assert os.sched_getaffinity(tids[0]) == os.sched_getaffinity(0)  # older thread too
+        assert os.sched_getaffinity(0) == before
+        assert os.sched_getaffinity(tids[0]) == before
+        with bench.placed(bench.FREE) as pinned:
+            assert not pinned and os.sched_getaffinity(0) == before
+    finally:
+        done.set()
+        t.join(5)
+
+
+def test_without_affinity_calls_the_run_says_it_is_not_pinned(monkeypatch):
+    monkeypatch.delattr(os, "sched_setaffinity", raising=False)
+    assert "not pinned" in bench.cannot_pin()
+    with bench.placed(bench.ONE_CPU) as pinned:
+        assert pinned is False
+    result = bench.run_benchmark("quick", payloads=[64], mechanisms=["pipe_bytes"], time_limit=2.0)
+    assert "not pinned: this system has no CPU affinity call" in result.heading()
+    assert mp.active_children() == []
+
+
+# --- results -----------------------------------------------------------------------
 
 
 def test_break_even():
-    figures = [
-        fig("a", 64, 1),
-        fig("b", 64, 2),
-        fig("a", 4096, 3),
-        fig("b", 4096, 2),
-        fig("a", 65536, 9),
-        fig("b", 65536, 5),
+    rows = [
+        row("a", 64, 1),
+        row("b", 64, 2),
+        row("a", 4096, 3),
+        row("b", 4096, 2),
+        row("a", 65536, 9),
+        row("b", 65536, 5),
     ]
-    assert bench.break_even(figures, "a", "b") == 4096
-    assert bench.break_even(figures, "b", "a") is None
-    with pytest.raises(ValueError, match="no throughput"):
-        bench.break_even(figures, "a", "c")
+    assert bench.break_even(rows, "a", "b") == 4096
+    assert bench.break_even(rows, "b", "a") is None
+    with pytest.raises(ValueError, match="no throughput rows"):
+        bench.break_even(rows, "a", "c")
 
 
 def test_result_find_select_table_records():
-    r = bench.Result("quick", [fig("a", 64, 1.5), fig("b", 0, 2.0, "round trip")])
+    r = bench.Result("quick", [row("a", 64, 1.5), row("b", 0, 2.0, "round trip", "µs")])
     assert r.find("a", "throughput", 64).median == 1.5
-    assert [f.mechanism for f in r.select("round trip")] == ["b"]
+    assert [m.mechanism for m in r.select("round trip")] == ["b"]
     with pytest.raises(KeyError):
         r.find("a", "throughput", 128)
     r.skipped = ["start cost"]
-    assert "64 B" in r.table() and "not measured: start cost" in r.table()
+    assert "a, 64 B" in r.table() and "not measured: start cost" in r.table()
     assert r.records()[0]["payload"] == 64
 
 
-def test_cross_check_measures_again(monkeypatch):
-    r = bench.Result("quick", [fig("fork", 0, 5.0, "start"), fig("x", 0, 1.0, "start")])
+def test_agreement_ratio_and_worst():
+    rows = [cc.Agreement("x", "µs", 10.0, 20.0), cc.Agreement("y", "µs", 9.0, 6.0)]
+    assert [r.ratio for r in rows] == [2.0, 1.5]
+    assert cc.worst(rows) == 2.0
+    assert "2.00x (OVER the target of 1.5x)" in cc.agreement_table(rows)
+    assert "within" in cc.agreement_table(rows[1:])
+
+
+def test_cross_check_measures_only_what_the_run_has():
+    r = bench.Result("quick", [row("fork", 0, 5.0, "start", "ms"), row("x", 0, 1.0, "start", "ms")])
     rows = bench.cross_check(r)
-    assert [row["figure"] for row in rows] == ["fork"]
-    assert rows[0]["independent"] > 0 and rows[0]["ratio"] >= 1
+    assert [a.name for a in rows] == ["fork"]
+    assert 0.5 < rows[0].independent < 500  # a fork start measured again, in ms
 
 
-def test_main_writes_json(tmp_path, monkeypatch, capsys):
-    fake = bench.Result("quick", [fig("a", 64, 1.5)], seconds=1.0)
-    monkeypatch.setattr(bench, "run_benchmark", lambda mode, **kw: fake)
+def test_main_writes_json_and_exits_1_past_the_target(tmp_path, monkeypatch, capsys):
+    import ipc_helpers.bench.__main__ as cli
+
+    fake = bench.Result("quick", [row("a", 64, 1.5)], seconds=1.0)
+    monkeypatch.setattr(cli, "run_benchmark", lambda mode, **kw: fake)
     out = tmp_path / "b.json"
-    assert bench.main(["--quick", "--json", str(out)]) == 0
+    assert cli.main(["--quick", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
-    assert data["mode"] == "quick"
-    assert data["figures"][0] == {**dataclasses.asdict(fake.figures[0])}
-    for key in (
-        "mechanism",
-        "operation",
-        "payload",
-        "value",
-        "unit",
-        "min",
-        "median",
-        "max",
-        "rounds",
-    ):
-        assert key in data["figures"][0]
-    assert "64 B" in capsys.readouterr().out
+    assert data["mode"] == "quick" and data["honesty_check"] == []
+    assert data["measurements"][0] == dataclasses.asdict(fake.measurements[0])
+    assert "a, 64 B" in capsys.readouterr().out
+    monkeypatch.setattr(
+        cli, "cross_check", lambda result, **kw: [cc.Agreement("a", "MB/s", 1.5, 3.1)]
+    )
+    assert cli.main(["--quick", "--check"]) == 1
+    assert "OVER the target" in capsys.readouterr().out
+    monkeypatch.setattr(
+        cli, "cross_check", lambda result, **kw: [cc.Agreement("a", "MB/s", 1.5, 1.6)]
+    )
+    assert cli.main(["--full"]) == 0  # --full always checks
+    assert "honesty check" in capsys.readouterr().out
 
 
 def test_main_rejects_an_impossible_time_limit(capsys):
+    import ipc_helpers.bench.__main__ as cli
+
     with pytest.raises(SystemExit) as exit_info:
-        bench.main(["--quick", "--time-limit", "0.1"])
+        cli.main(["--quick", "--time-limit", "0.1"])
     assert exit_info.value.code == 2
     assert "time_limit must be at least 2 s" in capsys.readouterr().err
+
+
+# --- workers --------------------------------------------------------------------------
 
 
 def test_send_chunks_and_recv_chunks_into():
@@ -282,8 +393,113 @@ def test_send_chunks_and_recv_chunks_into():
         buf = bytearray(len(data))
         assert bench.recv_chunks_into(b, buf, len(data)) == len(data)
         assert bytes(buf) == data
-        with pytest.raises(ValueError, match="chunk must be at least 1"):
-            bench.send_chunks(a, data, chunk=0)
     finally:
         a.close()
         b.close()
+
+
+def test_produce_items_batches_and_ends_with_a_sentinel():
+    q = queue.Queue()
+    bench.produce_items(q, 250, batch=100)
+    messages = [q.get_nowait() for _ in range(4)]
+    assert [len(m) for m in messages[:3]] == [100, 100, 50] and messages[3] is None
+    assert [item for m in messages[:3] for item in m] == [(i, i * 0.5) for i in range(250)]
+    bench.produce_items(q, 2)
+    assert [q.get_nowait() for _ in range(3)] == [(0, 0.0), (1, 0.5), None]
+
+
+def test_small_workers():
+    assert bench.square(3) == 9
+    assert bench.noop() is None
+    q = queue.Queue()
+    bench.put_big(q, 10)
+    assert q.get() == bytes(10)
+
+
+@pytest.fixture
+def keep_sigint():
+    """item_sink ignores Ctrl-C (it is meant for a child): restore the handler here."""
+    saved = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, saved)
+
+
+def test_item_sink_reports_counts_then_items(keep_sigint):
+    q, sent = queue.Queue(), []
+
+    class Report:
+        def send(self, message):
+            sent.append(message)
+
+    for message in ([(1, 0.5)], (2, 1.0), None, "stop"):
+        q.put(message)
+    bench.item_sink(q, Report(), timeout=1.0)
+    assert sent == [(2, 2), [(1, 0.5), (2, 1.0)]]
+
+
+def test_item_sink_ends_quietly_when_nothing_comes(keep_sigint):
+    q = queue.Queue()
+    bench.item_sink(q, None, timeout=0.05)  # queue.Empty: returns instead of raising
+
+
+# --- placement helpers, the start protocol ------------------------------------------
+
+
+def test_compare_placements_measures_both_placements():
+    rows = bench.compare_placements(rounds=1)
+    by_placement = {p: [m.name for m in rows if m.placement == p] for p in bench.PLACEMENTS}
+    assert by_placement[bench.ONE_CPU] == by_placement[bench.FREE]
+    assert "Queue put/get" in by_placement[bench.FREE]
+    assert mp.active_children() == []
+
+
+def test_chosen_cpu_is_one_this_process_may_use():
+    assert placement.chosen_cpu(bench.FREE) is None
+    if hasattr(os, "sched_getaffinity"):
+        assert placement.chosen_cpu(bench.ONE_CPU) in os.sched_getaffinity(0)
+
+
+def _report_sigmask(report) -> None:
+    report.send(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_children_are_born_deaf_to_interrupts():
+    """A child started in the block cannot die of Ctrl-C while it starts up (issue 22)."""
+    r, w = mp.Pipe(duplex=False)
+    with placement.children_deaf_to_interrupts():
+        p = mp.Process(target=_report_sigmask, args=(w,))
+        p.start()
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # parent restored
+    assert r.poll(30)
+    blocked = r.recv()
+    p.join(10)
+    if mp.get_start_method() != "forkserver":  # forkserver children fork from the server
+        assert blocked is True
+
+
+def test_wait_until_is_bounded():
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="nothing came within 0.3 s"):
+        placement.wait_until(lambda slice_: False, 0.3, "nothing came")
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_command_the_child_cannot_run_is_reported_not_hung():
+    with bench.Session(timeout=10) as s, pytest.raises(RuntimeError, match="KeyError"):
+        s.start("send", "put", "no such channel", 64, 1)
+    assert mp.active_children() == []
+
+
+def test_main_free_runs_unpinned(monkeypatch, capsys):
+    import ipc_helpers.bench.__main__ as cli
+
+    seen = {}
+
+    def fake(mode, **kw):
+        seen.update(kw)
+        return bench.Result(mode)
+
+    monkeypatch.setattr(cli, "run_benchmark", fake)
+    assert cli.main(["--free"]) == 0
+    assert seen["placement"] == bench.FREE

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ipc_helpers.cleanup import ipc_entries, live_children, stop
+from ipc_helpers.cleanup import ipc_entries, live_children, nothing_left_running, stop
 
 
 def test_stop_joins_finished_processes():
@@ -48,3 +48,22 @@ def test_ipc_entries_lists_shared_memory(tmp_path):
     assert ipc_entries(str(tmp_path)) == expected
     with pytest.raises(TypeError, match="directory must be str"):
         ipc_entries(1)
+
+
+def test_nothing_left_running_says_so_or_stops_what_is_left(monkeypatch):
+    monkeypatch.delenv("IPC_HELPERS_STRICT", raising=False)
+    assert nothing_left_running() == (
+        "Nothing left running: every process this notebook started has ended."
+    )
+    p = mp.Process(target=time.sleep, args=(60,), name="forgotten")
+    p.start()
+    assert nothing_left_running() == "Stopped 1 process(es) that were still running: forgotten."
+    assert not p.is_alive()
+    q = mp.Process(target=time.sleep, args=(60,), name="leaked")
+    q.start()
+    monkeypatch.setenv("IPC_HELPERS_STRICT", "1")
+    with pytest.raises(
+        AssertionError, match=r"still running at the end of the notebook: \['leaked'\]"
+    ):
+        nothing_left_running()
+    stop([q], timeout=0.1)

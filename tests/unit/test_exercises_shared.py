@@ -1,246 +1,101 @@
-"""Exercise checkers of notebook 03: right, placeholder, typical mistakes, garbage."""
+"""Notebook 03's checkers: what the contract table (contract_cases/shared.py) does not check.
+
+The table runs each checker against right and wrong answers under every start
+method; here are the pieces it relies on: the counter that notices writes
+made in the parent, the diagnoses of wrong sums and tables, and the answer
+to an interrupt.
+"""
 
 from __future__ import annotations
 
 import multiprocessing as mp
-from multiprocessing import shared_memory
 
 import numpy as np
 import pytest
 
 from ipc_helpers import shared
-from ipc_helpers.cleanup import ipc_entries, live_children, stop
+from ipc_helpers.cleanup import stop
 from ipc_helpers.exercises import shared as ex
+from ipc_helpers.motivation import split_range
 
 
-def segments() -> set[str]:
-    return {n for n in ipc_entries() if n.startswith("psm_")}
-
-
-@pytest.fixture(autouse=True)
-def no_leftovers():
-    before = segments()
-    yield
-    assert live_children() == []
-    assert segments() - before == set()
-
-
-def placeholder(*args):
-    raise NotImplementedError
-
-
-def garbage(*args):
-    return "forty-two"
-
-
-# --- Exercise 1 -----------------------------------------------------------------
-
-
-def start_counting(counter, n_processes, increments, make_lock):
-    # The barrier and the locks stay referenced until the workers are joined:
-    # under spawn, a semaphore dropped right after start() is removed before the
-    # child can open it.
-    start = mp.Barrier(n_processes)
-    locks = [make_lock(counter) for _ in range(n_processes)]
-    workers = [
-        mp.Process(target=shared.add_many, args=(counter, increments, lock, start))
-        for lock in locks
+def test_the_watched_counter_counts_only_the_parents_writes():
+    counter = ex._WatchedCounter()
+    counter.value = 0  # resetting to 0 is not counting
+    assert counter.written_here == 0
+    start = mp.Barrier(2)
+    procs = [
+        mp.Process(target=shared.add_many, args=(counter, 1_000, counter.get_lock(), start))
+        for _ in range(2)
     ]
-    for w in workers:
-        w.start()
-    stop(workers, timeout=30)
-
-
-def no_lock(counter, n_processes, increments):
-    start_counting(counter, n_processes, increments, lambda c: None)
-
-
-def one_lock_each(counter, n_processes, increments):
-    start_counting(counter, n_processes, increments, lambda c: mp.Lock())
-
-
-def one_shared_lock(counter, n_processes, increments):
-    lock = mp.Lock()
-    start_counting(counter, n_processes, increments, lambda c: lock)
-
-
-KEEP_ALIVE = []
-
-
-def forgets_to_join(counter, n_processes, increments):
-    start = mp.Barrier(n_processes)
-    KEEP_ALIVE.append(start)
-    for _ in range(n_processes):
-        mp.Process(target=shared.add_many, args=(counter, 100 * increments, None, start)).start()
-
-
-def counts_twice(counter, n_processes, increments):
-    one_shared_lock(counter, n_processes, increments)
-    one_shared_lock(counter, n_processes, increments)
-
-
-def test_count_reference_solution_and_a_shared_lock_are_correct():
-    for solution in (ex.count_safely, one_shared_lock):
-        feedback = ex.check_count_safely(solution)
-        assert feedback.ok, feedback
-        assert str(feedback).startswith("Correct! both runs counted exactly 90,000.")
-
-
-def test_count_placeholder_is_not_attempted():
-    assert ex.check_count_safely(placeholder).status == "not attempted"
-
-
-@pytest.mark.parametrize("wrong", [no_lock, one_lock_each])
-def test_count_without_one_shared_lock_is_not_yet(wrong):
-    feedback = ex.check_count_safely(wrong)
-    assert feedback.status == "not yet"
-    assert "updates were lost" in feedback.message or "stayed at 0" in feedback.message
-
-
-def test_count_without_join_is_not_yet():
-    feedback = ex.check_count_safely(forgets_to_join)
-    KEEP_ALIVE.clear()
-    assert feedback.status == "not yet"
-    assert "still running" in feedback.message
-
-
-def test_count_too_high_is_not_yet():
-    feedback = ex.check_count_safely(counts_twice)
-    assert feedback.status == "not yet"
-    assert "more than 90,000" in feedback.message
-
-
-def test_count_garbage_is_not_yet_without_exception():
-    assert ex.check_count_safely(garbage).status == "not yet"  # never touches the counter
-    feedback = ex.check_count_safely(None)
-    assert feedback.status == "not yet" and "must be a function" in feedback.message
-
-
-# --- Exercise 2 -----------------------------------------------------------------
-
-
-def sum_workers(name, data, n_workers, results, slices):
-    workers = [
-        mp.Process(target=shared.sum_slice, args=(name, len(data), start, end, results, i))
-        for i, (start, end) in enumerate(slices)
-    ]
-    for w in workers:
-        w.start()
-    stop(workers, timeout=30)
-
-
-def never_unlinks(data, n_workers):
-    results = mp.Array("d", n_workers)
-    block = shared.SharedArray.create(len(data))
-    block.array[:] = data
-    sum_workers(block.name, data, n_workers, results, shared.split(len(data), n_workers))
-    block._shm.close()  # closes, but never unlinks
-    return sum(results[:])
-
-
-def drops_the_remainder(data, n_workers):
-    results = mp.Array("d", n_workers)
-    step = len(data) // n_workers
-    with shared.SharedArray.create(len(data)) as block:
-        block.array[:] = data
-        slices = [(i * step, (i + 1) * step) for i in range(n_workers)]
-        sum_workers(block.name, data, n_workers, results, slices)
-    return sum(results[:])
-
-
-def test_sum_reference_solution_is_correct():
-    feedback = ex.check_parallel_sum(ex.parallel_sum)
-    assert feedback.ok, feedback
-    assert "nothing was left running or in /dev/shm" in feedback.message
-
-
-def test_sum_placeholder_is_not_attempted():
-    assert ex.check_parallel_sum(placeholder).status == "not attempted"
-
-
-def test_sum_that_never_unlinks_is_not_yet_and_cleaned_up():
-    feedback = ex.check_parallel_sum(never_unlinks)
-    assert feedback.status == "not yet"
-    assert "left 1 shared-memory segment(s)" in feedback.message  # the fixture checks removal
-
-
-def test_sum_with_uneven_slices_is_not_yet():
-    feedback = ex.check_parallel_sum(drops_the_remainder)
-    assert feedback.status == "not yet"
-    assert "but the sum is 500,000.0" in feedback.message
-
-
-def test_sum_garbage_is_not_yet():
-    feedback = ex.check_parallel_sum(garbage)
-    assert feedback.status == "not yet" and "not a number" in feedback.message
-    assert ex.check_parallel_sum(lambda data, n: 1 / 0).status == "not yet"
-
-
-# --- Exercise 3 -----------------------------------------------------------------
-
-
-def fill_with(n_rows, n_cols, slices, name):
-    workers = [
-        mp.Process(target=shared.fill_rows, args=(name, n_rows, n_cols, a, b)) for a, b in slices
-    ]
-    for w in workers:
-        w.start()
-    stop(workers, timeout=30)
-
-
-def floor_division_slices(n_rows, n_cols, n_workers):
-    step = n_rows // n_workers
-    with shared.SharedArray.create((n_rows, n_cols), "int64") as table:
-        fill_with(
-            n_rows, n_cols, [(i * step, (i + 1) * step) for i in range(n_workers)], table.name
-        )
-        return table.array.copy()
-
-
-def returns_a_view(n_rows, n_cols, n_workers):
-    shm = shared_memory.SharedMemory(create=True, size=n_rows * n_cols * 8)
-    fill_with(n_rows, n_cols, shared.split(n_rows, n_workers), shm.name)
-    shm.unlink()  # unlinked, never closed: the view still works, but only by luck
-    return np.ndarray((n_rows, n_cols), dtype=np.int64, buffer=shm.buf)
-
-
-def copies_too_early(n_rows, n_cols, n_workers):
-    with shared.SharedArray.create((n_rows, n_cols), "int64") as table:
-        result = table.array.copy()
-        fill_with(n_rows, n_cols, shared.split(n_rows, n_workers), table.name)
-    return result
-
-
-def test_table_reference_solution_is_correct():
-    feedback = ex.check_fill_table(ex.fill_table)
-    assert feedback.ok, feedback
-    assert "filled the 10 x 6 table" in feedback.message
-
-
-def test_table_placeholder_is_not_attempted():
-    assert ex.check_fill_table(placeholder).status == "not attempted"
-
-
-def test_table_missing_rows_is_not_yet():
-    feedback = ex.check_fill_table(floor_division_slices)
-    assert feedback.status == "not yet"
-    assert "rows [9] were never filled" in feedback.message
-
-
-def test_table_view_is_not_yet():
-    feedback = ex.check_fill_table(returns_a_view)
-    assert feedback.status == "not yet"
-    assert "returned a view of the shared segment" in feedback.message
-
-
-def test_table_copied_before_the_workers_is_not_yet():
-    feedback = ex.check_fill_table(copies_too_early)
-    assert feedback.status == "not yet"
-    assert "were never filled" in feedback.message
-
-
-def test_table_garbage_is_not_yet():
-    feedback = ex.check_fill_table(garbage)
-    assert feedback.status == "not yet" and "returned str" in feedback.message
-    wrong_shape = ex.check_fill_table(lambda r, c, n: np.zeros((c, r)))
-    assert wrong_shape.status == "not yet" and "shape (6, 10)" in wrong_shape.message
+    for p in procs:
+        p.start()
+    assert stop(procs, timeout=30) == [0, 0]
+    assert counter.value == 2_000 and counter.written_here == 0
+    counter.value = 5
+    assert counter.value == 5 and counter.written_here == 1
+
+
+def test_the_watched_counter_reaches_a_spawn_child_as_a_plain_value():
+    ctx = mp.get_context("spawn")
+    counter = ex._WatchedCounter()
+    if mp.get_start_method() != "spawn":
+        pytest.skip("a fork-context counter cannot go to a spawn child")
+    p = ctx.Process(target=shared.add_one, args=(counter,))
+    p.start()
+    assert stop([p], timeout=30) == [0]
+    assert counter.value == 1 and counter.written_here == 0
+
+
+def test_sum_diagnoses_name_the_mistake():
+    data = ex.sum_data()
+    total = float(data.sum())
+    assert "all 0" in ex._why_the_sum_is_wrong(0.0, data)
+    short = total - float(data[-1])
+    assert "short by exactly the last value" in ex._why_the_sum_is_wrong(short, data)
+    (a, b) = split_range(len(data), ex.SUM_WORKERS)[1]
+    one = float(data[a:b].sum())
+    assert "same slot" in ex._why_the_sum_is_wrong(one, data)
+    assert "cover the whole array once" in ex._why_the_sum_is_wrong(total / 7, data)
+
+
+def test_table_diagnoses_name_the_mistake():
+    rows = [shared.table_row(r, ex.TABLE_COLS) for r in range(ex.TABLE_ROWS)]
+    expected = np.stack(rows)
+    zeros = np.zeros_like(expected)
+    assert "copied before the workers" in ex._why_the_table_is_wrong(zeros, expected)
+    uneven = expected.copy()
+    uneven[9] = 0
+    assert "rows [9] were never filled" in ex._why_the_table_is_wrong(uneven, expected)
+    half = expected.copy()
+    half[5:] = 0
+    assert "rows [5, 6, 7, 8, 9] hold wrong values or zeros" in ex._why_the_table_is_wrong(
+        half, expected
+    )
+
+
+def test_a_view_on_a_closed_segment_is_caught_before_it_is_read():
+    with shared.SharedArray.create(4) as sa:
+        view = sa.array
+        assert ex._backed_by_buffer(view)
+        assert not ex._backed_by_buffer(view.copy())
+        del view
+
+
+def test_the_data_to_sum_fits_binder():
+    data = ex.sum_data()
+    assert data.shape == (ex.SUM_LENGTH,) and data.nbytes == 8_000_000
+    assert ex.SUM_LENGTH % ex.SUM_WORKERS != 0  # the slices do not split evenly
+
+
+@pytest.mark.parametrize(
+    "checker", [ex.check_count_safely, ex.check_parallel_sum, ex.check_fill_table]
+)
+def test_an_interrupt_during_a_check_answers_interrupted(checker, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ex, "run_attempt", interrupted)
+    feedback = checker(lambda *args: None)
+    assert feedback.status == "interrupted"
+    assert "you stopped the check" in feedback.message

@@ -1,4 +1,4 @@
-"""The send-race lab of notebook 02 (``ipc_helpers.labs.pipes``)."""
+"""The swap lab of notebook 02 (``ipc_helpers.labs.pipes``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
-from ipc_helpers.labs.panel import press
+from ipc_helpers.labs import style
+from ipc_helpers.labs.panel import press, status_of
 from ipc_helpers.labs.pipes import (
-    SendRaceLab,
+    SwapLab,
     message_sizes,
-    plot_send_race,
-    run_send_race,
-    send_race_panel,
+    plot_swaps,
+    run_swaps,
+    swaps_panel,
 )
-from ipc_helpers.pipes import RaceResult
+from ipc_helpers.pipes import SwapTrial
 
 matplotlib.use("Agg")
 
@@ -36,7 +37,7 @@ def test_message_sizes_are_log_spaced_from_1_kib():
 
 
 def test_both_send_first_deadlocks_only_above_the_buffer():
-    lab = run_send_race(max_kib=1024, points=3)  # 1 KiB, 32 KiB, 1 MiB
+    lab = run_swaps(max_kib=1024, points=3)  # 1 KiB, 32 KiB, 1 MiB
     assert [r.finished for r in lab.results] == [True, True, False]
     assert lab.largest_finished == 32 * 1024
     assert lab.smallest_deadlocked == 1024 * 1024
@@ -44,26 +45,36 @@ def test_both_send_first_deadlocks_only_above_the_buffer():
 
 
 def test_receiving_first_never_deadlocks():
-    lab = run_send_race(max_kib=1024, points=3, duplex=False, both_send_first=False)
+    lab = run_swaps(max_kib=1024, points=3, duplex=False, both_send_first=False)
     assert all(r.finished for r in lab.results)
     assert lab.smallest_deadlocked == 0
 
 
-def made_up() -> SendRaceLab:
+def made_up() -> SwapLab:
     results = [
-        RaceResult(1024, True, True, True, 0),
-        RaceResult(2**20, True, True, False, 219_268),
+        SwapTrial(1024, True, True, True, 0),
+        SwapTrial(2**20, True, True, False, 219_268),
     ]
-    return SendRaceLab(results, duplex=True, both_send_first=True)
+    return SwapLab(results, duplex=True, both_send_first=True)
 
 
 def test_plot_marks_finished_and_deadlocked_swaps():
-    fig = plot_send_race(made_up())
+    fig = plot_swaps(made_up())
     (ax,) = fig.axes
-    assert ax.get_title() == "Pipe(), both send first"
+    assert ax.get_title() == "Which swaps deadlock? one Pipe(), both send first"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["the whole message", "swap finished", "deadlock"]
-    assert any("219,268 B" in t.get_text() for t in ax.texts)
+    assert labels == ["swap finished", "deadlocked", "the line lies in here"]
+    texts = [t.get_text() for t in ax.texts]
+    assert "most taken before a send blocked: 219,268 B" in texts  # on the line, not a legend
+    assert "the whole message" in texts
+    finished, deadlocked = ax.collections[:2]
+    assert finished.get_facecolor()[0][:3] == pytest.approx(
+        matplotlib.colors.to_rgb(style.role("ok").line)
+    )
+    assert deadlocked.get_facecolor()[0][:3] == pytest.approx(
+        matplotlib.colors.to_rgb(style.role("lost").line)
+    )
+    assert ax.get_legend().get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # outside
     plt.close(fig)
 
 
@@ -79,19 +90,29 @@ def test_plot_marks_finished_and_deadlocked_swaps():
 )
 def test_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
-        run_send_race(**kwargs)
+        run_swaps(**kwargs)
 
 
 def test_plot_refuses_other_things():
-    with pytest.raises(TypeError, match="lab must be SendRaceLab"):
-        plot_send_race([1, 2])
+    with pytest.raises(TypeError, match="lab must be SwapLab"):
+        plot_swaps([1, 2])
+
+
+def _find(widget, kind):
+    """The first widget of ``kind`` in the tree under ``widget``."""
+    if isinstance(widget, kind):
+        return widget
+    for child in getattr(widget, "children", ()):
+        found = _find(child, kind)
+        if found is not None:
+            return found
+    return None
 
 
 def test_panel_runs_the_lab_when_pressed():
-    panel = send_race_panel()
+    panel = swaps_panel()
     assert isinstance(panel, widgets.VBox)
-    panel.children[1].value = 64  # largest size: 64 KiB, so the run is short
-    status = panel.children[-2].children[1]
+    _find(panel, widgets.SelectionSlider).value = 64  # largest size 64 KiB: a short run
     press(panel)
-    assert status.value == ""  # no error was shown
-    assert not panel.children[-2].children[0].disabled
+    assert status_of(panel) == ""  # no error was shown
+    assert not mp.active_children()

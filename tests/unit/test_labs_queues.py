@@ -9,7 +9,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
-from ipc_helpers.labs.panel import press
+from ipc_helpers.labs.panel import press, status_of
 from ipc_helpers.labs.queues import (
     Backpressure,
     backpressure_panel,
@@ -50,6 +50,7 @@ def test_bounded_queue_blocks_the_fast_producer():
     result = run_backpressure(n_items=12, produce_every=0.0, consume_every=0.02, maxsize=2)
     assert len(result.puts) == len(result.gets) == 12
     assert result.max_depth <= 2
+    assert max(result.waiting_at_gets()[1]) <= 2
     assert result.total_blocked > 0.1
     assert not mp.active_children()
 
@@ -76,13 +77,26 @@ def test_bad_arguments(kwargs, error, message):
         run_backpressure(**kwargs)
 
 
-def test_plot_has_depth_and_blocked_time():
+def test_waiting_at_gets_counts_items_put_before_each_get_minus_those_taken():
+    result = made_up(
+        puts=[(0.0, 0.1), (0.2, 0.3), (0.4, 0.7)], gets=[(0.5, 0.5), (0.6, 0.6), (0.65, 0.8)]
+    )
+    times, counts = result.waiting_at_gets()
+    assert times == [0.5, 0.6, 0.65]
+    assert counts == [2, 1, 0]  # the third item arrived (0.7) after the third get began
+
+
+def test_plot_shows_progress_and_the_items_waiting():
     result = made_up(puts=[(0.0, 0.1), (0.2, 0.3)], gets=[(0.5, 0.5), (0.6, 0.6)])
     fig = plot_backpressure(result)
     top, bottom = fig.axes
-    assert top.get_ylabel() == "items in the queue"
-    assert "maxsize = 2" in [t.get_text() for t in top.get_legend().get_texts()]
-    assert "blocked in put()" in bottom.get_title()
+    assert top.get_ylabel() == "items so far"
+    legend = [t.get_text() for t in top.get_legend().get_texts()]
+    assert legend == ["producer:\nitems put", "consumer:\nitems taken"]
+    assert [line.get_linestyle() for line in top.get_lines()] == ["-", "--"]  # not colour only
+    assert "maxsize = 2" in [t.get_text() for t in bottom.texts]  # labelled on its line
+    assert bottom.get_legend() is None
+    assert "put() was blocked 0.20 s of 0.60 s" in bottom.get_title()
     plt.close(fig)
     with pytest.raises(TypeError, match="result must be Backpressure"):
         plot_backpressure({"puts": []})
@@ -91,12 +105,21 @@ def test_plot_has_depth_and_blocked_time():
 def test_panel_runs_the_lab_with_its_controls():
     panel = backpressure_panel()
     assert isinstance(panel, widgets.VBox)
-    sliders = {c.description: c for c in panel.children if isinstance(c, widgets.IntSlider)}
+    sliders = {
+        c.description: c
+        for row in panel.children
+        for c in ([row] + list(getattr(row, "children", [])))
+        if isinstance(c, widgets.IntSlider)
+    }
+    assert set(sliders) == {
+        "producer: ms per item",
+        "consumer: ms per item",
+        "maxsize (0 = no limit)",
+        "items",
+    }
     sliders["items"].value = 5
     sliders["producer: ms per item"].value = 0
     sliders["consumer: ms per item"].value = 5
     press(panel)
-    button, status = panel.children[-2].children
-    assert status.value == ""  # no error
-    assert not button.disabled
+    assert status_of(panel) == ""  # no error
     assert not mp.active_children()

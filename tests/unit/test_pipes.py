@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import multiprocessing as mp
 import os
 import pickle
+import signal
+import sys
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -79,9 +85,11 @@ def test_reply_once():
     assert b.closed
 
 
-def test_send_after_closes_its_end():
+def test_send_after_closes_its_end_then_lingers():
     recv_end, send_end = mp.Pipe(duplex=False)
-    pipes.send_after(send_end, [1, 2])
+    started = time.monotonic()
+    pipes.send_after(send_end, [1, 2], linger=0.3)
+    assert time.monotonic() - started >= 0.3
     assert [recv_end.recv(), recv_end.recv()] == [1, 2]
     with pytest.raises(EOFError):
         recv_end.recv()
@@ -90,8 +98,10 @@ def test_send_after_closes_its_end():
 def test_send_after_stops_quietly_when_the_reader_is_gone():
     recv_end, send_end = mp.Pipe(duplex=False)
     recv_end.close()
-    pipes.send_after(send_end, [1], hold=5.0)  # no BrokenPipeError, and no 5 s hold
+    started = time.monotonic()
+    pipes.send_after(send_end, [1], hold=5.0, linger=0.0)  # no BrokenPipeError, no 5 s hold
     assert send_end.closed
+    assert time.monotonic() - started < 2
 
 
 def test_surprise_runs_a_function_when_unpickled():
@@ -142,14 +152,14 @@ def test_small_messages_swap_and_large_ones_deadlock():
     assert fixed.finished == {"A": True, "B": True}
 
 
-def test_send_race_and_capacity():
+def test_swaps_and_capacity():
     capacity = pipes.probe_capacity(duplex=True)
     assert 10_000 < capacity < 4 * 2**20
-    below, above = pipes.send_race([capacity - 4, capacity - 3])
+    below, above = pipes.try_swaps([capacity - 4, capacity - 3])
     assert below.finished and not above.finished
     assert above.queued == capacity
     assert "deadlocked" in str(above) and "finished" in str(below)
-    (one_way,) = pipes.send_race([2**20], duplex=False, both_send_first=False)
+    (one_way,) = pipes.try_swaps([2**20], duplex=False, both_send_first=False)
     assert one_way.finished
 
 
@@ -191,30 +201,37 @@ def test_rpc_server_and_client():
 
 def test_listener_and_client_with_authkey():
     key = b"right key"
-    report_recv, report_send = mp.Pipe(duplex=False)
-    server = mp.Process(target=pipes.serve_authenticated, args=(report_send, key, 2))
-    server.start()
-    report_send.close()
-    assert report_recv.poll(10)
-    kind, port = report_recv.recv()
-    assert kind == "port" and port > 0
-    seen = []
-    for name, client_key in [("friend", key), ("stranger", b"wrong")]:
-        answer_recv, answer_send = mp.Pipe(duplex=False)
-        client = mp.Process(
-            target=pipes.ask_authenticated, args=(port, client_key, name, answer_send)
-        )
-        client.start()
-        answer_send.close()
-        assert answer_recv.poll(10) and report_recv.poll(10)
-        seen.append((answer_recv.recv(), report_recv.recv()))
-        assert stop([client]) == [0]
-    assert stop([server]) == [0]
-    assert seen[0] == (("reply", "hello, friend"), ("served", "friend"))
-    assert seen[1] == (
-        ("refused", "AuthenticationError: digest sent was rejected"),
-        ("refused", "AuthenticationError: digest received was wrong"),
-    )
+    seen = pipes.run_authenticated(key, [("friend", key), ("stranger", b"wrong")])
+    assert seen == [
+        ("friend", ("reply", "hello, friend"), ("served", "friend")),
+        (
+            "stranger",
+            ("refused", "AuthenticationError: digest sent was rejected"),
+            ("refused", "AuthenticationError: digest received was wrong"),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("code", [-signal.SIGINT, 130])
+def test_a_child_ended_by_an_interrupt_interrupts_the_runner(code):
+    """A child that died of SIGINT (the kernel may have missed it) raises KeyboardInterrupt."""
+    ended = [SimpleNamespace(exitcode=0), SimpleNamespace(exitcode=code)]
+    with pytest.raises(KeyboardInterrupt):
+        pipes._raise_if_interrupted(ended)
+    pipes._raise_if_interrupted([SimpleNamespace(exitcode=c) for c in (0, 1, -15, None)])
+
+
+def test_reading_stops_when_a_writer_fails():
+    recv_end, send_end = mp.Pipe(duplex=False)
+    writer = mp.Process(target=pipes.write_tagged, args=(send_end, "not bytes", 10, 1))
+    writer.start()  # "not bytes" * 10 is a str: send_bytes raises TypeError in the child
+    started = time.monotonic()
+    report = pipes._read_tagged([recv_end], 10, 5.0, (writer,))
+    assert report.error == "a writer ended with code 1"
+    assert time.monotonic() - started < 4
+    send_end.close()
+    recv_end.close()
+    stop([writer])
 
 
 def test_echo_server_goes_silent_after_answer_replies():
@@ -232,7 +249,122 @@ def test_echo_server_goes_silent_after_answer_replies():
     assert stop([server]) == [0]
 
 
-# --- bad input ------------------------------------------------------------------------
+def test_a_peer_that_exits_with_unread_data_resets_the_connection():
+    """Issue 12.2: ConnectionResetError (once), not EOFError, on Linux."""
+    mine, theirs = mp.Pipe()
+    mine.send("first")
+    mine.send("second")  # never read by the child
+    child = mp.Process(target=pipes.reply_once, args=(theirs,))
+    child.start()
+    theirs.close()
+    assert mine.poll(10) and mine.recv() == ("got", "first")
+    assert stop([child]) == [0]
+    if sys.platform.startswith("linux"):
+        with pytest.raises(ConnectionResetError):
+            mine.recv()
+    with pytest.raises(EOFError):
+        mine.recv()
+    with pytest.raises(BrokenPipeError):
+        mine.send("third")
+    mine.close()
+
+
+@pytest.mark.parametrize("duplex", [True, False])
+def test_poll_is_true_for_half_a_message_and_recv_still_waits(duplex):
+    """Issue 12.11: poll says some bytes are there, not a whole message."""
+    mine, theirs = mp.Pipe(duplex=duplex)
+    child = mp.Process(target=pipes.send_half_message, args=(theirs, 1000, 0.8))
+    child.start()
+    theirs.close()
+    assert mine.poll(10)
+    started = time.monotonic()
+    with pytest.raises(OSError, match="got end of file during message"):
+        mine.recv_bytes()
+    assert time.monotonic() - started > 0.4
+    mine.close()
+    assert stop([child]) == [0]
+
+
+def test_recv_bytes_into_copies_the_whole_message_first():
+    """Issue 12.1: one 4 MiB message costs a temporary copy; 256 KiB chunks do not."""
+    size = 4 * 2**20
+    whole = pipes.receive_with_peak(size, chunk_size=size)
+    chunked = pipes.receive_with_peak(size, chunk_size=2**18)
+    assert whole.intact and chunked.intact
+    assert whole.extra_peak >= size
+    assert chunked.extra_peak < 2 * 2**18
+    assert "in one message: intact True" in str(whole)
+    assert "262,144 B chunks" in str(chunked)
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="F_GETPIPE_SZ is Linux only")
+def test_one_way_pipe_numbers_on_linux():
+    """Issue 12.12: one large write fills header + 15 pages; a swap fits up to 64 KiB - 4."""
+    read_fd, write_fd = os.pipe()
+    capacity = fcntl.fcntl(write_fd, fcntl.F_GETPIPE_SZ)
+    os.close(read_fd)
+    os.close(write_fd)
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert pipes.probe_capacity(duplex=False) == 4 + capacity - page
+    fits, too_big = pipes.try_swaps([capacity - 4, capacity - 3], duplex=False)
+    assert fits.finished and not too_big.finished
+    assert too_big.queued == 4 + capacity - page
+
+
+def _send_tagged(conn, tag, size, count):
+    with contextlib.suppress(OSError):  # the reader gave up: stop
+        for _ in range(count):
+            conn.send_bytes(tag * size)
+
+
+def test_two_threads_on_one_end_corrupt_the_stream_too():
+    """Issue 12 (smaller): a Connection has no lock, for threads either."""
+    recv_end, send_end = mp.Pipe(duplex=False)
+    size = 1_000_000
+    writers = [
+        threading.Thread(target=_send_tagged, args=(send_end, tag, size, 5)) for tag in (b"A", b"B")
+    ]
+
+    def close_when_written():
+        for thread in writers:
+            thread.join(10)
+        send_end.close()  # EOF for the reader once both are done
+
+    for thread in writers:
+        thread.start()
+    closer = threading.Thread(target=close_when_written)
+    closer.start()
+    report = pipes._read_tagged([recv_end], size, timeout=5.0)
+    recv_end.close()  # a writer still blocked gets BrokenPipeError and stops
+    closer.join(10)
+    assert not report.clean
+    assert report.error != "no data for 5 s"
+
+
+def test_echo_server_reports_the_pings_it_received():
+    mine, theirs = mp.Pipe()
+    report_recv, report_send = mp.Pipe(duplex=False)
+    server = mp.Process(target=pipes.echo_server, args=(theirs, 1, 10.0, report_send))
+    server.start()
+    theirs.close()
+    report_send.close()
+    for i in range(3):
+        mine.send(("ping", i))
+    assert mine.poll(10) and mine.recv() == ("pong", 0)
+    mine.send(None)
+    assert report_recv.poll(10) and report_recv.recv() == ("pings", 3, 1)
+    assert stop([server]) == [0]
+    with pytest.raises(EOFError):  # only one pong: the server went silent after one reply
+        mine.recv()
+
+
+def test_watch_exchange_stops_the_blocked_children():
+    finished = pipes.watch_exchange(mp.get_context(), 1_000_000, False, 0.5)
+    assert finished == {"A": False, "B": False}
+    assert not mp.active_children()
+
+
+# --- bad input (the runners check; the workers a child runs do not) ---------------------
 
 
 @pytest.mark.parametrize(
@@ -246,15 +378,12 @@ def test_echo_server_goes_silent_after_answer_replies():
             TypeError,
             "b_receives_first must be bool",
         ),
-        (
-            lambda: pipes.run_exchange(10, context="spawn"),
-            TypeError,
-            "context must be a multiprocessing context",
-        ),
-        (lambda: pipes.send_race([]), ValueError, "sizes must hold at least one"),
-        (lambda: pipes.send_race([1, -5]), ValueError, "sizes\\[1\\] must be at least 0"),
-        (lambda: pipes.send_race("10"), TypeError, "sizes must be list or tuple"),
-        (lambda: pipes.send_race([10], stall=0), ValueError, "stall must be at least 0.02"),
+        (lambda: pipes.run_exchange(10, context="nope"), ValueError, "nope"),
+        (lambda: pipes.run_exchange(10, context=3), TypeError, "context must be"),
+        (lambda: pipes.try_swaps([]), ValueError, "sizes must hold at least one"),
+        (lambda: pipes.try_swaps([1, -5]), ValueError, "sizes\\[1\\] must be at least 0"),
+        (lambda: pipes.try_swaps("10"), TypeError, "sizes must be list or tuple"),
+        (lambda: pipes.try_swaps([10], stall=0), ValueError, "stall must be at least 0.02"),
         (lambda: pipes.run_writers(0, 1), ValueError, "size must be at least 1"),
         (lambda: pipes.run_writers(10, 0), ValueError, "count must be at least 1"),
         (
@@ -263,48 +392,29 @@ def test_echo_server_goes_silent_after_answer_replies():
             "timeout must be greater than 0",
         ),
         (lambda: pipes.make_pattern(-1), ValueError, "n_bytes must be at least 0"),
-        (
-            lambda: pipes.send_in_chunks(mp.Pipe()[0], b"x", 0),
-            ValueError,
-            "chunk_size must be at least 1",
-        ),
-        (
-            lambda: pipes.recv_in_chunks("conn"),
-            TypeError,
-            "conn must be a multiprocessing connection",
-        ),
+        (lambda: pipes.receive_with_peak(0, 1), ValueError, "size must be at least 1"),
+        (lambda: pipes.receive_with_peak(10, 0), ValueError, "chunk_size must be at least 1"),
         (lambda: pipes.PipeClient(42), TypeError, "conn must be a multiprocessing connection"),
-        (lambda: pipes.PipeClient(mp.Pipe()[0]).call(3), TypeError, "op must be str"),
-        (lambda: pipes.receive_until_eof(None, None), TypeError, "conn must be a multiprocessing"),
-        (
-            lambda: pipes.write_tagged(mp.Pipe()[0], b"AB", 1, 1),
-            ValueError,
-            "tag must be a single byte",
-        ),
-        (lambda: pipes.send_items(mp.Pipe()[0], "abc"), TypeError, "items must be list or tuple"),
-        (
-            lambda: pipes.send_after(mp.Pipe()[0], [], delay=-1),
-            ValueError,
-            "delay must be at least 0",
-        ),
-        (
-            lambda: pipes.echo_server(mp.Pipe()[0], answer=-1),
-            ValueError,
-            "answer must be at least 0",
-        ),
-        (
-            lambda: pipes.serve_authenticated(mp.Pipe()[0], "key"),
-            TypeError,
-            "authkey must be bytes",
-        ),
-        (
-            lambda: pipes.ask_authenticated(0, b"k", "n", mp.Pipe()[0]),
-            ValueError,
-            "port must be at least 1",
-        ),
         (lambda: pipes.probe_capacity(duplex="yes"), TypeError, "duplex must be bool"),
+        (lambda: pipes.run_authenticated("key", []), TypeError, "authkey must be bytes"),
+        (
+            lambda: pipes.run_authenticated(b"k", [("x", "key")]),
+            TypeError,
+            "clients\\[0\\] key must be bytes",
+        ),
     ],
 )
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_expect_is_strict_in_the_tests_and_a_sentence_for_learners(monkeypatch, capsys):
+    pipes.expect(True, "shown")
+    monkeypatch.setenv("IPC_HELPERS_STRICT", "1")
+    with pytest.raises(AssertionError, match="the race lost updates"):
+        pipes.expect(False, "the race lost updates")
+    monkeypatch.delenv("IPC_HELPERS_STRICT")
+    pipes.expect(False, "the race lost updates")
+    said = capsys.readouterr().out
+    assert "did not show it (the race lost updates)" in said and "run the cell again" in said

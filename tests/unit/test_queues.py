@@ -73,35 +73,6 @@ def test_producer_and_consumer_in_processes():
     assert stop(procs, timeout=20) == [0, 0]
 
 
-@pytest.mark.parametrize(
-    ("call", "error", "message"),
-    [
-        (lambda q: queues.producer(q, -1), ValueError, "n_items must be at least 0"),
-        (lambda q: queues.producer(q, "3"), TypeError, "n_items must be a whole number"),
-        (lambda q: queues.producer(q, 1, delay=-1), ValueError, "delay must be at least 0"),
-        (lambda q: queues.tagged_producer(q, "A", 2.5), TypeError, "n_items"),
-        (
-            lambda q: queues.consumer(q, q, n_sentinels=0),
-            ValueError,
-            "n_sentinels must be at least 1",
-        ),
-        (lambda q: queues.consumer(q, q, timeout=None), TypeError, "None \\(wait forever\\)"),
-        (lambda q: queues.consumer(q, q, timeout=0), ValueError, "timeout must be greater than 0"),
-        (lambda q: queues.put_bytes(q, -5), ValueError, "n_bytes must be at least 0"),
-        (lambda q: queues.get_one(q, q, timeout="1"), TypeError, "timeout must be a number"),
-        (lambda q: queues.reciprocal_worker(q, q, timeout=-1), ValueError, "timeout"),
-        (lambda q: queues.safe_reciprocal_worker(q, q, timeout=None), TypeError, "timeout"),
-        (lambda q: queues.joinable_consumer(q, q, timeout=0), ValueError, "timeout"),
-        (lambda q: queues.square_stage(q, q, timeout=None), TypeError, "timeout"),
-        (lambda q: queues.timed_producer(q, q, -1, 0.0), ValueError, "n_items"),
-        (lambda q: queues.timed_consumer(q, q, "fast"), TypeError, "interval must be a number"),
-    ],
-)
-def test_bad_arguments_are_named(call, error, message):
-    with pytest.raises(error, match=message):
-        call(mp.Queue())
-
-
 # --- how a queue works -------------------------------------------------------------
 
 
@@ -136,6 +107,23 @@ def test_message_size_is_the_pickle_plus_a_4_byte_header():
         assert queues.message_size(obj) == len(ForkingPickler.dumps(obj)) + 4
 
 
+def test_message_size_header_grows_only_past_2_gib(monkeypatch):
+    # Connection._send_bytes: a 4-byte header up to 0x7FFFFFFF bytes, 12 bytes above.
+    from multiprocessing.reduction import ForkingPickler
+
+    for size, header in [(0x7FFFFFFF, 4), (0x7FFFFFFF + 1, 12)]:
+        monkeypatch.setattr(ForkingPickler, "dumps", lambda obj, n=size: _Sized(n))
+        assert queues.message_size(None) == size + header
+
+
+class _Sized:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
 def test_pipe_capacity_and_largest_item():
     capacity = queues.pipe_capacity()
     assert capacity >= 4096
@@ -156,21 +144,29 @@ def test_pipe_tools_reject_bad_arguments():
         queues.largest_bytes_item(65536.0)
 
 
-def test_join_before_drain_hangs_one_byte_over_the_pipe():
-    fits = queues.largest_bytes_item(queues.pipe_capacity())
-    q_ok, q_stuck = mp.Queue(), mp.Queue()
-    ok = mp.Process(target=queues.put_bytes, args=(q_ok, fits))
-    stuck = mp.Process(target=queues.put_bytes, args=(q_stuck, fits + 1))
-    ok.start()
-    stuck.start()
-    ok.join(20)
-    stuck.join(1.5)
-    try:
-        assert ok.exitcode == 0
-        assert stuck.is_alive()
-    finally:
-        stop([ok, stuck], timeout=0.1)
-    assert len(q_ok.get(timeout=5)) == fits
+def test_join_before_drain_hangs_on_the_total_of_unread_bytes():
+    capacity = queues.pipe_capacity()
+    fits = queues.largest_bytes_item(capacity)
+    per_string = queues.message_size("x" * 50)
+    assert queues.join_before_drain(queues.put_bytes, fits, wait=10.0)
+    assert not queues.join_before_drain(queues.put_bytes, fits + 1, wait=1.0)
+    assert queues.join_before_drain(queues.put_strings, 900, 50, wait=10.0)
+    assert 2000 * per_string > capacity
+    assert not queues.join_before_drain(queues.put_strings, 2000, 50, wait=1.0)
+    assert not mp.active_children()
+
+
+def test_join_before_drain_checks_its_arguments():
+    with pytest.raises(TypeError, match="worker must be"):
+        queues.join_before_drain("put_bytes", 10)
+    with pytest.raises(ValueError, match="wait must be greater than 0"):
+        queues.join_before_drain(queues.put_bytes, 10, wait=0)
+
+
+def test_put_strings_puts_n_strings_of_the_length():
+    q = mp.Queue()
+    queues.put_strings(q, 3, 5)
+    assert drain(q, 0.3) == ["xxxxx"] * 3
 
 
 def test_get_one_reports_empty_and_got():
@@ -260,3 +256,47 @@ def test_timed_producer_and_consumer_report_their_spans():
     assert (who1, who2) == ("producer", "consumer")
     assert len(puts) == len(gets) == 4
     assert all(start <= end for start, end in puts + gets)
+
+
+# --- stopping a worker, timing claims ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("how", "exitcode", "said"),
+    [("terminate", -15, None), ("kill", -9, None), ("interrupt", 1, "cleaned up")],
+)
+def test_worker_with_cleanup_runs_finally_only_on_sigint(how, exitcode, said, tmp_path):
+    import os
+    import signal
+
+    from ipc_helpers.capture import child_stderr_to
+
+    report = mp.Queue()
+    log = str(tmp_path / "child.log")
+    worker = mp.Process(target=child_stderr_to, args=(log, queues.worker_with_cleanup, report))
+    worker.start()
+    try:
+        assert report.get(timeout=30) == "working"
+        if how == "interrupt":
+            os.kill(worker.pid, signal.SIGINT)  # what Process.interrupt() does (3.14+)
+        else:
+            getattr(worker, how)()
+        worker.join(timeout=10)
+        assert worker.exitcode == exitcode
+        assert drain(report, 0.5) == ([said] if said else [])
+        with open(log, encoding="utf-8") as f:
+            assert f.read() == ""  # no KeyboardInterrupt traceback: the module keeps it quiet
+    finally:
+        stop([worker], timeout=1)
+
+
+def test_expect_is_strict_in_tests_and_gentle_for_learners(monkeypatch, capsys):
+    queues.expect(True, "shown")
+    monkeypatch.setenv("IPC_HELPERS_STRICT", "1")
+    with pytest.raises(AssertionError, match="the queue filled up"):
+        queues.expect(False, "the queue filled up")
+    monkeypatch.delenv("IPC_HELPERS_STRICT")
+    queues.expect(False, "the queue filled up")
+    said = capsys.readouterr().out
+    assert "This run did not show it (the queue filled up)" in said
+    assert "too busy" in said and all(len(line) <= 90 for line in said.splitlines())

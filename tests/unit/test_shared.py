@@ -12,6 +12,7 @@ import pytest
 
 from ipc_helpers import shared
 from ipc_helpers.cleanup import ipc_entries, live_children, stop
+from ipc_helpers.motivation import split_range
 
 LINUX = sys.platform.startswith("linux")
 
@@ -54,38 +55,58 @@ def test_report_address_gives_the_childs_address(no_leftovers):
 
 
 def test_race_without_lock_loses_updates(no_leftovers):
-    race = shared.run_race(processes=2, increments=20_000, mode="unlocked", rounds=20)
+    race = shared.run_value_race(processes=2, increments=20_000, mode="unlocked", rounds=20)
     assert len(race.counts) == len(race.seconds) == 20
     assert race.expected == 40_000
     assert all(0 < c <= race.expected for c in race.counts)
-    assert sum(race.lost) > 0
+    assert sum(race.lost) > 0 and race.wrong_rounds > 0
 
 
 @pytest.mark.parametrize("mode", ["locked", "batched"])
 def test_race_with_lock_is_exact(mode, no_leftovers):
-    race = shared.run_race(processes=3, increments=5_000, mode=mode, rounds=3)
+    race = shared.run_value_race(processes=3, increments=5_000, mode=mode, rounds=3)
     assert race.counts == [15_000] * 3
-    assert race.lost == [0, 0, 0]
+    assert race.lost == [0, 0, 0] and race.wrong_rounds == 0
+    assert all(s >= 0 for s in race.seconds)
+
+
+def test_race_takes_a_start_method_name(no_leftovers):
+    race = shared.run_value_race(processes=1, increments=10, rounds=2, context="spawn")
+    assert race.counts == [10, 10]
 
 
 def test_race_is_bounded_by_its_timeout(no_leftovers):
-    with pytest.raises(TimeoutError, match="did not finish within 0.05 s"):
-        shared.run_race(processes=2, increments=1_000_000, mode="locked", rounds=1, timeout=0.05)
+    with pytest.raises(TimeoutError, match="did not finish in time"):
+        shared.run_value_race(
+            processes=2, increments=1_000_000, mode="locked", rounds=1, timeout=0.05
+        )
+
+
+def test_race_summary_and_wrong_rounds():
+    race = shared.ValueRace(2, 10, "unlocked", counts=[20, 15, 11], seconds=[0.1] * 3)
+    assert race.lost == [0, 5, 9] and race.wrong_rounds == 2
+    assert race.summary() == (
+        "2 × 10 increments, unlocked: expected 20, got 11 to 20; 2 of 3 rounds lost updates"
+    )
+    exact = shared.ValueRace(3, 1_000, "locked", counts=[3_000] * 2, seconds=[0.1] * 2)
+    assert exact.summary().endswith("expected 3,000, got 3,000; 0 of 2 rounds lost updates")
 
 
 def test_race_rejects_bad_arguments():
     with pytest.raises(ValueError, match="processes must be at least 1"):
-        shared.run_race(processes=0)
+        shared.run_value_race(processes=0)
     with pytest.raises(TypeError, match="increments must be a whole number"):
-        shared.run_race(increments=True)
+        shared.run_value_race(increments=True)
     with pytest.raises(ValueError, match="mode must be one of"):
-        shared.run_race(mode="careful")
+        shared.run_value_race(mode="careful")
     with pytest.raises(ValueError, match="rounds must be at most 200"):
-        shared.run_race(rounds=1000)
+        shared.run_value_race(rounds=1000)
     with pytest.raises(TypeError, match="timeout must be a number of seconds"):
-        shared.run_race(timeout=None)
-    with pytest.raises(TypeError, match="context must be BaseContext"):
-        shared.run_race(context="spawn")
+        shared.run_value_race(timeout=None)
+    with pytest.raises(TypeError, match="context must be a start method name"):
+        shared.run_value_race(context=3)
+    with pytest.raises(ValueError, match="context must be one of"):
+        shared.run_value_race(context="thread")
     assert live_children() == []
 
 
@@ -100,6 +121,14 @@ def test_add_many_with_a_shared_lock_is_exact(no_leftovers):
         p.start()
     assert stop(procs, timeout=30) == [0, 0]
     assert counter.value == 6_000
+
+
+def test_add_many_without_a_lock_counts_alone(no_leftovers):
+    counter, start = mp.Value("q", 0), mp.Barrier(1)  # kept referenced until joined
+    p = mp.Process(target=shared.add_many, args=(counter, 500, None, start))
+    p.start()
+    assert stop([p], timeout=30) == [0]
+    assert counter.value == 500
 
 
 def test_add_many_gives_up_quietly_on_a_broken_barrier(no_leftovers):
@@ -166,15 +195,19 @@ def test_shared_array_create_attach_and_cleanup(no_leftovers):
     with pytest.raises(ValueError, match="is closed"):
         sa.array  # noqa: B018
     sa.close()  # a second close does nothing
+    assert not shared.segment_exists(name)
 
 
 def test_shared_array_unlinks_even_when_a_view_is_alive(no_leftovers):
     sa = shared.SharedArray.create(4)
     view = sa.array
+    view[:] = 3.0
     with pytest.raises(BufferError, match="numpy view .* is still alive"):
         sa.close()
-    if LINUX:
-        assert shared.in_dev_shm(sa.name) == []
+    assert not shared.segment_exists(sa.name)  # unlinked all the same
+    assert view.tolist() == [3.0] * 4  # the view we hold stays valid (still mapped) ...
+    with pytest.raises(ValueError, match="is closed: no new views"):
+        sa.array  # noqa: B018  ... but no new ones: SharedMemory.close dropped its buffer
     assert "open" in repr(sa)
     del view
     sa.close()
@@ -246,7 +279,7 @@ def test_sqrt_slice_and_sum_slice_and_fill_rows(no_leftovers):
     n = 1_000
     with shared.SharedArray.create(n) as src, shared.SharedArray.create(n) as dst:
         src.array[:] = np.arange(n)
-        parts = shared.split(n, 3)
+        parts = split_range(n, 3)
         codes = run_workers(shared.sqrt_slice, [(src.name, dst.name, n, a, b) for a, b in parts])
         assert codes == [0, 0, 0]
         assert np.array_equal(dst.array, np.sqrt(np.arange(n)))
@@ -257,42 +290,19 @@ def test_sqrt_slice_and_sum_slice_and_fill_rows(no_leftovers):
         assert codes == [0, 0, 0] and sum(results[:]) == sum(range(n))
     with shared.SharedArray.create((5, 4), "int64") as table:
         codes = run_workers(
-            shared.fill_rows, [(table.name, 5, 4, a, b) for a, b in shared.split(5, 2)]
+            shared.fill_rows, [(table.name, 5, 4, a, b) for a, b in split_range(5, 2)]
         )
         assert codes == [0, 0]
         assert table.array.tolist() == [list(shared.table_row(r, 4)) for r in range(5)]
     assert shared.table_row(2, 3).tolist() == [3, 6, 9]
 
 
-@pytest.mark.parametrize(
-    ("n", "parts", "expected"),
-    [
-        (10, 3, [(0, 4), (4, 7), (7, 10)]),
-        (4, 2, [(0, 2), (2, 4)]),
-        (2, 3, [(0, 1), (1, 2), (2, 2)]),
-        (0, 1, [(0, 0)]),
-    ],
-)
-def test_split(n, parts, expected):
-    assert shared.split(n, parts) == expected
-
-
-def test_split_covers_everything_evenly():
-    for n in range(0, 40):
-        for parts in range(1, 7):
-            slices = shared.split(n, parts)
-            assert [i for a, b in slices for i in range(a, b)] == list(range(n))
-            sizes = [b - a for a, b in slices]
-            assert max(sizes) - min(sizes) <= 1
-
-
-def test_split_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="n_parts must be at least 1"):
-        shared.split(10, 0)
-    with pytest.raises(ValueError, match="n_items must be at least 0"):
-        shared.split(-1, 2)
-    with pytest.raises(TypeError, match="n_items must be a whole number"):
-        shared.split(2.0, 2)
+def test_scale_raw_edits_a_raw_array_in_place(no_leftovers):
+    raw = mp.RawArray("d", [1.0, 2.0, 3.0])
+    p = mp.Process(target=shared.scale_raw, args=(raw, 2.0))
+    p.start()
+    assert stop([p], timeout=30) == [0]
+    assert raw[:] == [2.0, 4.0, 6.0]
 
 
 # --- Separate programs and the resource tracker -----------------------------------
@@ -361,14 +371,72 @@ def test_run_python_is_bounded_and_checks_arguments():
         shared.run_python("pass", timeout=None)
 
 
-def test_python_version_and_find_python():
-    assert shared.python_version(sys.executable) == tuple(sys.version_info[:3])
-    assert shared.python_version("/no/such/python") is None
-    assert shared.find_python((3, 0)) == sys.executable
-    found = shared.find_python((3, 13))
-    if found is not None:
-        assert shared.python_version(found) >= (3, 13, 0)
-    assert shared.find_python((9, 99)) is None
+def test_an_unrelated_reader_destroys_the_block_unless_it_opts_out():
+    reader = (
+        "import sys\n"
+        "from multiprocessing import shared_memory\n"
+        "shm = shared_memory.SharedMemory(name=sys.argv[1])\n"
+        "print(shm.buf[0])\n"
+        "shm.close()\n"
+    )
+    shm = shared_memory.SharedMemory(create=True, size=8)
+    shm.buf[0] = 9
+    try:
+        done = shared.run_python(reader, shm.name, timeout=60)
+        assert done.stdout.strip() == "9", done.stderr
+        assert any("leaked shared_memory" in w for w in shared.warning_lines(done.stderr))
+        assert not shared.segment_exists(shm.name)
+    finally:
+        shm.close()
+        with pytest.raises(FileNotFoundError):
+            shm.unlink()
+        shared.untrack(shm)
+
+
+@pytest.mark.skipif(not shared.HAS_TRACK, reason="track= exists from Python 3.13")
+def test_track_false_keeps_the_block_alive():
+    reader = (
+        "import sys\n"
+        "from multiprocessing import shared_memory\n"
+        "shm = shared_memory.SharedMemory(name=sys.argv[1], track=False)\n"
+        "print(shm.buf[0])\n"
+        "shm.close()\n"
+    )
+    shm = shared_memory.SharedMemory(create=True, size=8)
+    try:
+        done = shared.run_python(reader, shm.name, timeout=60)
+        assert done.returncode == 0 and shared.warning_lines(done.stderr) == []
+        assert shared.segment_exists(shm.name)
+    finally:
+        shm.close()
+        shm.unlink()
+
+
+def test_segment_exists_leaves_nothing_registered(no_leftovers):
+    assert not shared.segment_exists("psm_no_such_block_03")
+    shm = shared_memory.SharedMemory(create=True, size=8)
+    try:
+        assert shared.segment_exists(shm.name)
+        assert shared.segment_exists(shm.name)  # twice: no error, no extra registration
+    finally:
+        shm.close()
+        shm.unlink()
+    assert not shared.segment_exists(shm.name)
+    with pytest.raises(TypeError, match="name must be str"):
+        shared.segment_exists(None)
+
+
+def test_expect_is_strict_in_tests_and_gentle_for_learners(monkeypatch, capsys):
+    assert shared.expect(True, "anything") is None
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("IPC_HELPERS_STRICT", "1")
+    with pytest.raises(AssertionError, match="no update was lost"):
+        shared.expect(False, "no update was lost")
+    monkeypatch.delenv("IPC_HELPERS_STRICT")
+    shared.expect(False, "no update was lost")
+    said = capsys.readouterr().out
+    assert "did not show it (no update was lost)" in said and "run the cell again" in said
+    assert max(len(line) for line in said.splitlines()) <= 90
 
 
 def test_in_dev_shm_and_untrack_check_arguments():

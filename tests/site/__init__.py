@@ -1,0 +1,1 @@
+"""The course website (make site): its build, its pages, and the pages in Chromium."""

@@ -1,0 +1,315 @@
+"""Unit tests of notebook 06's dask helpers (ipc_helpers.distributed: cluster, flow,
+memory, recorder, state, tasks, travel), on one small LocalCluster for the module."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+
+import cloudpickle
+import numpy as np
+import psutil
+import pytest
+
+from ipc_helpers.cleanup import live_children
+from ipc_helpers.distributed import cluster as dc
+from ipc_helpers.distributed import flow, memory, state, tasks, travel
+from ipc_helpers.distributed.recorder import recording
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster, client = dc.start_local_cluster(n_workers=2)
+    yield client
+    dc.close_cluster(cluster, client)
+    assert live_children() == []  # the workers ended with the cluster
+
+
+# --- cluster ------------------------------------------------------------------------
+
+
+def test_start_checks_its_arguments_before_starting_anything():
+    with pytest.raises(ValueError, match="n_workers"):
+        dc.start_local_cluster(n_workers=0)
+    with pytest.raises(TypeError, match="memory_limit"):
+        dc.start_local_cluster(memory_limit=400)
+    assert live_children() == []
+
+
+def test_the_cluster_is_two_loopback_workers(client):
+    lines = dc.describe_cluster(client)
+    assert lines[0] == "scheduler: tcp://127.0.0.1, in this kernel's process"
+    assert lines[1:] == [
+        f"worker {i}: tcp://127.0.0.1, its own process, 1 thread, memory limit 400 MiB"
+        for i in range(2)
+    ]
+    pids = dc.worker_pids(client)
+    assert len(pids) == 2 and all(a.startswith("tcp://127.0.0.1:") for a in pids)
+
+
+def test_everything_listens_on_loopback_only(client):
+    me = psutil.Process()
+    listening = [
+        c.laddr
+        for p in [me, *me.children(recursive=True)]
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
+    assert listening, "the scheduler, workers and dashboard listen somewhere"
+    assert {a.ip for a in listening} == {"127.0.0.1"}
+
+
+def test_dashboard_url_here_and_on_a_jupyterhub(client):
+    assert dc.dashboard_url(client, {}) == client.dashboard_link
+    assert client.dashboard_link.startswith("http://127.0.0.1:")
+    port = client.dashboard_link.rsplit(":", 1)[1].split("/")[0]
+    proxied = dc.dashboard_url(client, {"JUPYTERHUB_SERVICE_PREFIX": "/user/ada/"})
+    assert proxied == f"/user/ada/proxy/{port}/status"
+
+
+def test_bounded_call_gives_up_and_passes_errors_on():
+    with pytest.raises(TimeoutError, match="0.1 s"):
+        dc.bounded_call(lambda: time.sleep(1), timeout=0.1)
+    with pytest.raises(KeyError):
+        dc.bounded_call(lambda: {}["missing"])
+    assert dc.bounded_call(lambda: 42) == 42
+
+
+def test_an_interrupt_lets_the_start_or_close_finish_first():
+    finished = threading.Event()
+
+    def slow() -> None:
+        time.sleep(0.5)
+        finished.set()
+
+    threading.Timer(0.1, _thread.interrupt_main).start()
+    with pytest.raises(KeyboardInterrupt):
+        dc._finish_in_thread(slow, grace=5.0)
+    assert finished.is_set()
+
+
+def test_an_abandoned_start_is_undone_when_it_finishes():
+    undone = threading.Event()
+    threading.Timer(0.1, _thread.interrupt_main).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        dc._finish_in_thread(lambda: time.sleep(0.6), grace=0.1, cleanup=undone.set)
+    assert time.monotonic() - started < 0.5  # the interrupt won after the grace
+    assert undone.wait(5.0)  # ... and the late finish cleaned up after itself
+
+
+def test_gather_is_bounded(client):
+    futures = client.map(tasks.slow_square, range(4), seconds=0.0, pure=False)
+    assert dc.gather(client, futures, timeout=30) == [0, 1, 4, 9]
+    slow = client.submit(tasks.slow_square, 2, 2.0, pure=False)
+    with pytest.raises(TimeoutError):
+        dc.gather(client, [slow], timeout=0.2)
+
+
+def test_a_killed_worker_s_task_runs_again_elsewhere(client):
+    future = client.submit(tasks.square_where, 7, 1.0, pure=False)
+    address, killed = dc.kill_worker_running(client, future, timeout=30)
+    value, pid = future.result(timeout=60)
+    assert value == 49 and pid != killed
+    client.wait_for_workers(2, timeout=60)
+    assert killed not in dc.worker_pids(client).values()
+
+
+def test_the_workers_ignore_kernel_interrupt(client):
+    pids = dc.worker_pids(client)
+    for pid in pids.values():
+        os.kill(pid, signal.SIGINT)  # what Kernel → Interrupt sends them
+    time.sleep(0.5)
+    assert dc.worker_pids(client) == pids
+    assert client.submit(tasks.slow_square, 5, 0.0, pure=False).result(timeout=30) == 25
+
+
+def test_ignore_interrupts_only_in_the_main_thread():
+    from ipc_helpers.distributed.worker_setup import ignore_interrupts
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        worker = threading.Thread(target=ignore_interrupts)
+        worker.start()
+        worker.join()
+        assert signal.getsignal(signal.SIGINT) is before  # a thread may not change it
+        ignore_interrupts()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_kill_worker_running_any_gives_up_without_such_a_task(client):
+    with pytest.raises(TimeoutError, match="no nothing_here task"):
+        dc.kill_worker_running_any(client, "nothing_here", timeout=0.3)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(TimeoutError):
+        dc.kill_worker_running_any(client, "nothing_here", stop, timeout=30)
+
+
+# --- travel -------------------------------------------------------------------------
+
+
+def shout(word: str) -> str:
+    return word.upper() + "!"
+
+
+def test_a_main_function_travels_by_value_only(monkeypatch):
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(shout, "__module__", "__main__")
+    monkeypatch.setattr(main, "shout", shout, raising=False)
+    by_reference = travel.load_in_fresh_python(pickle.dumps(shout))
+    assert by_reference == "AttributeError: Can't get attribute 'shout'"
+    assert travel.load_in_fresh_python(cloudpickle.dumps(shout)) == "HELLO!"
+
+
+def test_a_module_function_travels_by_reference():
+    assert travel.load_in_fresh_python(pickle.dumps(tasks.noop)) == "hello"
+
+
+def test_root_cause_names_what_cannot_travel(client):
+    for thing, words in [
+        (threading.Lock(), "cannot pickle '_thread.lock' object"),
+        ((n for n in range(3)), "cannot pickle 'generator' object"),
+    ]:
+        with pytest.raises(TypeError) as caught:
+            client.submit(tasks.noop, thing)
+        assert travel.root_cause(caught.value) == f"TypeError: {words}"
+    assert travel.root_cause(ValueError("plain")) == "ValueError: plain"
+
+
+# --- flow, memory, recorder ------------------------------------------------------
+
+
+def test_bounded_submission_holds_at_most_limit_plus_one(client):
+    with recording(client, "process_payload") as seen:
+        assert flow.submit_bounded(client, 20, 1000, 0.0, limit=3) == list(range(20))
+    assert seen.runs == 20 and 2 <= seen.peak_held <= 4
+    assert seen.peak_running >= 1
+
+
+def test_unbounded_submission_holds_everything(client):
+    with recording(client, "process_payload") as seen:
+        assert flow.submit_unbounded(client, 20, 100_000, 0.0) == list(range(20))
+    assert seen.peak_held == 20
+    assert seen.peak_held_bytes >= 20 * 100_000
+
+
+def test_scatter_sends_the_array_once(client):
+    array = np.arange(400_000, dtype=float)
+    with recording(client, "block_sum") as every_time:
+        sums = flow.sum_sending_every_time(client, array, 4)
+    with recording(client, "block_sum") as once:
+        assert flow.sum_scattering_once(client, array, 4) == sums
+    assert sums == [tasks.block_sum(array, i, 4) for i in range(4)]
+    assert every_time.inline_bytes >= 4 * array.nbytes
+    assert {r.dependency_bytes for r in every_time.records} == {0}
+    assert once.inline_bytes < array.nbytes / 10
+    assert {r.dependency_bytes for r in once.records} == {array.nbytes}
+
+
+def test_executor_loops_match_the_dask_ones():
+    with flow.process_pool(max_workers=2) as pool:
+        assert flow.executor_bounded(pool, 10, 100, 0.0, limit=2) == list(range(10))
+        assert flow.executor_unbounded(pool, 10, 100, 0.0) == list(range(10))
+        with pytest.raises(ValueError, match="limit"):
+            flow.executor_bounded(pool, 10, 100, 0.0, limit=0)
+
+
+def test_per_task_costs(client):
+    with flow.process_pool(max_workers=2) as pool:
+        costs = flow.per_task_costs(client, pool, calls=3, many=20)
+    assert set(costs) == {
+        "dask, one at a time",
+        "process pool, one at a time",
+        "dask, many at once",
+        "process pool, many at once",
+    }
+    assert all(0 < seconds < 5 for seconds in costs.values())
+
+
+def test_peak_memory_sees_an_allocation():
+    with memory.PeakMemory(interval=0.005) as peak:
+        block = np.ones(50_000_000 // 8)
+        block[::512] = 2.0  # touch every page
+        time.sleep(0.05)
+    del block
+    assert peak.extra_mb > 30
+    assert memory.tree_rss() > 0
+
+
+def test_measure_and_trim(client):
+    memory.trim_memory(client)
+    cost = flow.measure("nap", lambda: time.sleep(0.05))
+    assert cost.label == "nap" and cost.seconds >= 0.05
+
+
+# --- state --------------------------------------------------------------------------
+
+
+def test_counting_four_ways(client):
+    results = {r.way: r for r in state.count_four_ways(client, times=10)}
+    assert list(results) == [
+        "Variable, get then set",
+        "Variable inside a Lock",
+        "actor",
+        "return the counts",
+    ]
+    assert all(r.expected == 20 for r in results.values())
+    assert results["Variable, get then set"].count <= 20
+    for way in ("Variable inside a Lock", "actor", "return the counts"):
+        assert results[way].count == 20, way
+    with pytest.raises(ValueError, match="times"):
+        state.count_four_ways(client, times=0)
+
+
+# --- tasks --------------------------------------------------------------------------
+
+
+def test_tasks(tmp_path):
+    assert tasks.slow_square(3, 0.0) == 9
+    assert tasks.noop("x") == "x"
+    assert tasks.process_payload(tasks.make_payload(12, 100)) == 12
+    assert len(tasks.make_payload(1, 100)) == 100
+    array = np.arange(10.0)
+    assert sum(tasks.block_sum(array, i, 3) for i in range(3)) == array.sum()
+    with pytest.raises(ValueError, match="i"):
+        tasks.block_sum(array, 3, 3)
+    with pytest.raises(TypeError, match="array"):
+        tasks.block_sum([1, 2], 0, 1)
+    with pytest.raises(tasks.TransientError, match="item 5"):
+        tasks.flaky_square(5, str(tmp_path), 0.0)
+    assert tasks.flaky_square(5, str(tmp_path), 0.0) == 25
+    assert tasks.count_locally(7) == 7
+    counter = tasks.Counter()
+    assert [counter.add(), counter.add(2)] == [1, 3]
+
+
+def test_starting_again_closes_the_cluster_started_before(monkeypatch):
+    monkeypatch.setattr(dc, "_latest", {})  # leave the module's own cluster alone
+    first_cluster, first_client = dc.start_local_cluster(n_workers=1)
+    first_pids = set(dc.worker_pids(first_client).values())
+    second_cluster, second_client = dc.start_local_cluster(n_workers=1)
+    try:
+        assert first_client.status == "closed"
+        assert not any(psutil.pid_exists(pid) for pid in first_pids)
+        assert len(dc.worker_pids(second_client)) == 1
+    finally:
+        dc.close_cluster(second_cluster, second_client)
+    assert dc._latest == {}
+
+
+def test_the_process_pool_is_started_and_ignores_interrupts():
+    with flow.process_pool(max_workers=2) as pool:
+        pids = {p.pid for p in pool._processes.values()}
+        assert len(pids) == 2
+        for pid in pids:
+            os.kill(pid, signal.SIGINT)
+        time.sleep(0.3)
+        assert pool.submit(tasks.pause, 0.0).result(timeout=30) == 0.0
