@@ -63,7 +63,8 @@ def _finish_in_thread(
     helper thread as soon as ``func`` finishes, however late.
     """
     outcome: dict[str, Any] = {}
-    state = {"abandoned": False, "done": False}
+    state = {"abandoned": False}
+    finished = threading.Event()
     lock = threading.Lock()
 
     def target() -> None:
@@ -73,25 +74,26 @@ def _finish_in_thread(
             outcome["error"] = exc
         finally:
             with lock:
-                state["done"] = True
+                finished.set()
                 late = state["abandoned"]
             if late and cleanup is not None:
                 with contextlib.suppress(Exception):
                     cleanup()
 
-    thread = threading.Thread(target=target, name="ipc-course-cluster", daemon=True)
-    thread.start()
+    threading.Thread(target=target, name="ipc-course-cluster", daemon=True).start()
+    # Wait on an Event, not Thread.join: on Python 3.11 and 3.12 an interrupted
+    # join can leave the thread looking finished, and the next join returns at once.
     try:
-        while thread.is_alive():
-            thread.join(0.1)  # short slices: an interrupt is seen at once
+        while not finished.wait(0.1):  # short slices: an interrupt is seen at once
+            pass
     except KeyboardInterrupt:
         with lock:
             state["abandoned"] = True
-            finished = state["done"]
-        if finished and cleanup is not None:
+            done = finished.is_set()
+        if done and cleanup is not None:
             cleanup()
-        elif not finished:
-            thread.join(grace)
+        elif not done:
+            finished.wait(grace)
         raise
     if "error" in outcome:
         raise outcome["error"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ipc_helpers.text import WIDTH, wrap
+from ipc_helpers.text import WIDTH, expect, wrap
 
 
 def test_wraps_at_word_boundaries_to_the_width():
@@ -36,3 +36,16 @@ def test_bad_arguments():
         wrap(42)
     with pytest.raises(ValueError, match="width must be at least 20"):
         wrap("x", width=5)
+
+
+def test_expect_is_strict_in_tests_and_a_sentence_for_learners(monkeypatch, capsys):
+    monkeypatch.setenv("IPC_HELPERS_STRICT", "1")
+    assert expect(True, "shown") is True
+    with pytest.raises(AssertionError, match="no update was lost"):
+        expect(False, "no update was lost")
+    monkeypatch.delenv("IPC_HELPERS_STRICT")
+    assert expect(False, "no update was lost") is False
+    said = capsys.readouterr().out
+    assert "This run did not show it (no update was lost)" in said
+    assert "run the cell again" in said
+    assert max(len(line) for line in said.splitlines()) <= WIDTH
