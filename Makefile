@@ -1,20 +1,24 @@
 # Python IPC, hands-on: the two commands of the quick start, and the maintainers' ones.
 #
 #   make lab        set up .venv (first time only) and open JupyterLab on the course
+#   make check      check the set-up in under a minute (one line to paste; ipc_helpers.doctor)
 #   make test       set up .venv (first time only) and run every test
 #   make execute    re-run every notebook top to bottom and store its outputs
 #   make lint       ruff on the package, the tests and the notebooks
 #
 # For instructors (docs/instructor-guide.md):
-#   make learner-copy   the notebooks without solutions, outputs cleared, in learner-copy/
-#   make wheelhouse     every pinned package as a wheel in wheelhouse/, for a room offline
+#   make learner-copy   the learner bundle in learner-copy/: notebooks without solutions,
+#                       outputs cleared, the package, the set-up (its own `make lab`)
+#   make wheelhouse     the course's packages as wheels in wheelhouse/, for every supported
+#                       Python found here, for a room offline
 #
 #   make lock           re-resolve requirements*.in into the full locks (needs the network)
 #
 # Set-up: .venv is made with $(PYTHON) from requirements.txt (the course's full
 # lock) and requirements-dev.txt (test tools); it is redone when either changes.
 # Offline: `make lab WHEELHOUSE=wheelhouse` (or any path) installs from that
-# folder only, with pip's index turned off.
+# folder only, with pip's index turned off; it refuses a Python the folder has
+# no wheels for (tools/wheelhouse.py --check).
 
 # The course supports Python 3.11 to 3.14 and prefers 3.13, its own Python
 # (environment.yml). Choose another with `make lab PYTHON=python3.12`.
@@ -30,10 +34,11 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where pip finds packages: the index (default) or only the WHEELHOUSE folder.
 PIP_FROM := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),)
 
-.PHONY: lab test test-quick execute lint clean learner-copy wheelhouse lock
+.PHONY: lab check test test-quick execute lint clean learner-copy wheelhouse lock
 
 $(COURSE): requirements.txt pyproject.toml
 	@tools/check_python.sh "$(PYTHON)"
+	@$(if $(WHEELHOUSE),$(PYTHON) tools/wheelhouse.py --check "$(WHEELHOUSE)")
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FROM) --upgrade pip
 	$(BIN)/python -m pip install $(PIP_FROM) -r requirements.txt
@@ -45,6 +50,7 @@ $(COURSE): requirements.txt pyproject.toml
 OLDEST := $(VENV)-oldest/.course-installed
 $(OLDEST): requirements.txt pyproject.toml
 	@tools/check_python.sh "$(PYTHON_OLDEST)"
+	@$(if $(WHEELHOUSE),$(PYTHON_OLDEST) tools/wheelhouse.py --check "$(WHEELHOUSE)")
 	test -x $(VENV)-oldest/bin/python || $(PYTHON_OLDEST) -m venv $(VENV)-oldest
 	$(VENV)-oldest/bin/python -m pip install $(PIP_FROM) --upgrade pip
 	$(VENV)-oldest/bin/python -m pip install $(PIP_FROM) -r requirements.txt
@@ -57,6 +63,11 @@ $(DEV): $(COURSE) requirements-dev.txt
 
 lab: $(COURSE)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=. --LabApp.default_url=/lab/tree/notebooks/00_why_ipc.ipynb
+
+# Learners and instructors: is this set-up ready? One line to paste into the
+# class's shared document (docs/instructor-guide.md); the instructor's smoke test.
+check: $(COURSE)
+	$(BIN)/python -m ipc_helpers.doctor
 
 # make test: every stage of tests/run_suite.py (its docstring lists them), side by
 # side, with a summary naming each stage's Python, start method, notebooks and time.
@@ -81,13 +92,15 @@ lint: $(COURSE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Instructors: the learners' notebooks (no solutions, no outputs) in learner-copy/.
-# Fails, writing nothing, if a solution marker is malformed.
+# Instructors: the learner bundle (no solutions, no outputs, its own set-up) in
+# learner-copy/ and learner-copy.zip. Fails, writing nothing, if a solution marker
+# is malformed, an exercise cell holds an answer, or the package holds a solution.
 learner-copy: $(COURSE)
-	$(BIN)/python -m tools.learner_copy --out learner-copy
+	$(BIN)/python -m tools.learner_copy --out learner-copy --zip
 
-# Instructors: wheels of every pinned package (and pip, setuptools) in wheelhouse/,
-# for this machine's OS and Python; then `make lab WHEELHOUSE=wheelhouse` offline.
+# Instructors: wheels of the course's packages (and pip, setuptools) in wheelhouse/,
+# for every Python 3.11-3.14 found here, this OS and processor (PYTHONS.txt lists
+# them); then `make lab WHEELHOUSE=wheelhouse` offline, here or in learner-copy/.
 wheelhouse: $(COURSE)
 	$(BIN)/python -m tools.wheelhouse --out wheelhouse
 

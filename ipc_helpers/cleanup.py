@@ -29,7 +29,7 @@ from multiprocessing import managers, pool, shared_memory
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from .validation import check_timeout, check_type
+from .validation import check_callable, check_timeout, check_type
 
 #: Name prefixes that ``multiprocessing`` uses in ``/dev/shm`` on Linux:
 #: ``psm_`` for ``SharedMemory`` segments, ``sem.mp-`` for named semaphores.
@@ -39,8 +39,10 @@ IPC_PREFIXES = ("psm_", "sem.mp-")
 def _join_all(procs: list[BaseProcess], deadline: float) -> None:
     """Join ``procs`` until ``deadline``, in short slices (so Interrupt gets through)."""
     started = [p for p in procs if p.pid is not None]  # never started: nothing to join
-    while any(p.is_alive() for p in started) and time.monotonic() < deadline:
-        alive = next(p for p in started if p.is_alive())
+    while time.monotonic() < deadline:
+        alive = next((p for p in started if p.is_alive()), None)
+        if alive is None:  # the last one may end between two looks: ask once
+            break
         alive.join(min(0.1, max(0.0, deadline - time.monotonic())))
     for p in started:
         p.join(0)  # reap what has exited, so that exitcode is set
@@ -154,6 +156,15 @@ def _describe_target(proc: BaseProcess) -> tuple[str, str]:
     return name, getattr(target, "__module__", None) or ""
 
 
+def describe(proc: BaseProcess) -> tuple[str, str, str]:
+    """(target, module, kind) of a process not started yet (``start()`` forgets its target).
+
+    ``kind`` is one of ``process``, ``pool worker``, ``executor worker``, ``manager``.
+    """
+    target, module = _describe_target(proc)
+    return target, module, _KINDS.get(f"{module}.{target}", "process")
+
+
 def _start_method(proc: BaseProcess) -> str:
     return getattr(proc, "_start_method", None) or mp.get_start_method()
 
@@ -191,6 +202,7 @@ class Tracker:
     _shms: list[shared_memory.SharedMemory] = field(default_factory=list, repr=False)
     _closed: bool = field(default=False, repr=False)
     _watched: threading.Thread | None = field(default=None, repr=False)
+    _ignore: Callable[[StartedProcess], bool] | None = field(default=None, repr=False)
     _pid: int = field(default_factory=os.getpid, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -203,10 +215,11 @@ class Tracker:
             return False
         return not self._closed or threading.current_thread() is self._watched
 
-    def _on_process(self, started: tuple[BaseProcess, str, str]) -> None:
-        proc, target, module = started
-        kind = _KINDS.get(f"{module}.{target}", "process")
+    def _on_process(self, started: tuple[BaseProcess, str, str, str]) -> None:
+        proc, target, module, kind = started
         record = StartedProcess(proc.name, proc.pid, target, module, kind, _start_method(proc))
+        if self._ignore is not None and self._ignore(record):
+            return
         with self._lock:
             self.processes.append(record)
             late = self._closed
@@ -262,11 +275,13 @@ class Tracker:
         Pools, executors and managers are stopped through their own API first
         (a pool worker killed while it holds the pool's lock would wedge the
         pool), then plain processes are joined, terminated, killed. Each step
-        is bounded; the whole call takes at most about ``grace + 2`` seconds,
-        and a ``KeyboardInterrupt`` meanwhile does not cut it short.
+        is bounded; the whole call takes at most about ``grace + 2`` seconds.
+        A ``KeyboardInterrupt`` meanwhile does not cut it short: it is raised
+        when the cleanup is done.
         """
         grace = check_timeout("grace", grace, maximum=60.0)
-        _uninterrupted(self._finish, grace)
+        if _uninterrupted(self._finish, grace):
+            raise KeyboardInterrupt
 
     def _finish(self, grace: float) -> None:
         with self._lock:
@@ -328,14 +343,16 @@ class WatchedThread(threading.Thread):
         return self.finished.is_set()
 
 
-def _uninterrupted(func: Callable[..., Any], *args: Any) -> None:
+def _uninterrupted(func: Callable[..., Any], *args: Any) -> bool:
     """Run ``func(*args)`` in a helper thread; ``KeyboardInterrupt`` cannot cut it short.
 
     Signals reach only the main thread, so the work goes on in a helper
-    thread while the main thread waits for it, ignoring further interrupts.
-    An exception of ``func`` is raised here.
+    thread while the main thread waits for it. Returns True if interrupts
+    came meanwhile (the caller decides whether to raise one); an exception of
+    ``func`` is raised here.
     """
     errors: list[BaseException] = []
+    interrupted = False
 
     def run() -> None:
         try:
@@ -349,9 +366,10 @@ def _uninterrupted(func: Callable[..., Any], *args: Any) -> None:
         try:
             helper.finished.wait(0.1)
         except KeyboardInterrupt:
-            continue
+            interrupted = True
     if errors:
         raise errors[0]
+    return interrupted
 
 
 def _shut_down(obj: Any) -> None:
@@ -410,10 +428,10 @@ def _after(owner: type, name: str, report: Callable[[Any, tuple, dict], Any]) ->
 
 def _start(self: BaseProcess) -> None:
     """``BaseProcess.start`` that reports the process (``start`` forgets its target)."""
-    target, module = _describe_target(self)
+    described = describe(self)
     _original_start(self)
     if _active:
-        _each_tracker("_on_process", (self, target, module))
+        _each_tracker("_on_process", (self, *described))
 
 
 def _pool_init(self: pool.Pool, *args: Any, **kwargs: Any) -> None:
@@ -425,7 +443,7 @@ def _pool_init(self: pool.Pool, *args: Any, **kwargs: Any) -> None:
         _each_tracker("_on_pool_ready", self)
 
 
-_original_start = BaseProcess.start
+_original_start = BaseProcess.start  # set again by _install (ipc_helpers.interrupts patches it)
 _original_pool_init = pool.Pool.__init__
 
 
@@ -434,6 +452,8 @@ def _created(args: tuple, kwargs: dict) -> bool:
 
 
 def _install() -> None:
+    global _original_start
+    _original_start = BaseProcess.start
     _saved.append((BaseProcess, "start", _original_start))
     BaseProcess.start = _start  # type: ignore[method-assign]
     _saved.append((pool.Pool, "__init__", _original_pool_init))
@@ -474,7 +494,12 @@ def _unregister(tracker: Tracker) -> None:
 
 
 @contextmanager
-def track(grace: float = 2.0, *, watch: WatchedThread | None = None) -> Iterator[Tracker]:
+def track(
+    grace: float = 2.0,
+    *,
+    watch: WatchedThread | None = None,
+    ignore: Callable[[StartedProcess], bool] | None = None,
+) -> Iterator[Tracker]:
     """Record what the block starts; at its end, stop and unlink what is left.
 
     ::
@@ -495,11 +520,18 @@ def track(grace: float = 2.0, *, watch: WatchedThread | None = None) -> Iterator
     ``watch``: a thread that may go on running the recorded code after the
     block (an attempt that timed out or was interrupted). Until it ends,
     whatever it starts is stopped as soon as it appears.
+
+    ``ignore``: a function given each ``StartedProcess`` (``record.module``,
+    ``record.target``, ...); a process it returns True for is not the block's:
+    neither recorded nor stopped (a dask nanny's replacement worker, say).
+    A ``KeyboardInterrupt`` during the cleanup is raised once it is done.
     """
     grace = check_timeout("grace", grace, maximum=60.0)
     if watch is not None:
         check_type("watch", watch, WatchedThread)
-    tracker = Tracker(_watched=watch)
+    if ignore is not None:
+        check_callable("ignore", ignore)
+    tracker = Tracker(_watched=watch, _ignore=ignore)
     _register(tracker)
     try:
         yield tracker

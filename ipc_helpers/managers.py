@@ -3,38 +3,139 @@
 A manager is a server process that owns ordinary Python objects (a dict, a
 list, a queue...). Other processes hold *proxies*: every method call on a proxy
 is pickled, sent to the server, run there, and its result (or its exception)
-is pickled back. This module holds what the notebook's children run:
+is pickled back. This module holds what the notebook's children run, and the
+runners the notebook calls:
 
-- the source article's counter worker (``add_one``) and its locked fix;
-- ``race_rounds``/``run_race``: the article's increment replayed many times to
-  count how often it loses updates;
-- ``tour_types``: one child that uses each proxy type once;
+- the source article's counter worker (``increment_count``) and its locked fix;
+- ``dict_race_rounds``/``run_dict_race``: the article's increment replayed many
+  times to count how often it loses updates (with no lock, one shared lock,
+  or a lock per process);
+- ``tour_types``/``peek_namespace``: children that use each proxy type;
+- ``append_and_report``/``outcome``/``outcome_in_new_thread``/
+  ``outcome_in_new_process``: what a proxy does after its manager shut down;
 - ``measure_costs``: what one round trip to the server costs;
 - ``Tally``/``TallyManager``: a class served by a custom manager;
 - ``TaskBoard``/``BoardManager``/``start_board_server``/``board_client``: a
   manager reachable over TCP on the loopback interface, with an ``authkey``.
 
-Only the standard library is imported here: every ``spawn`` child imports
-this module, and it should start fast.
+Workers are short and check nothing: the runners check their arguments in
+the parent, start the workers with Ctrl-C ignored, wait in short slices, and
+stop them on Kernel → Interrupt. Only the standard library is imported here
+(plus the course's small helpers): every ``spawn`` child imports this module.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import multiprocessing as mp
+import signal
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.managers import BaseManager, State, SyncManager
+from multiprocessing.process import BaseProcess
 from typing import Any
 
-from .cleanup import stop
-from .validation import check_int, check_timeout, check_type
+from .capture import capture_stderr, interrupts_deferred
+from .cleanup import stop, track
+from .validation import check_choice, check_int, check_timeout, check_type
 
 #: Host names the course's servers may bind to: the loopback interface only.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+#: How ``run_dict_race`` guards the read and the write.
+LOCKINGS = ("no lock", "one shared lock", "a lock each")
+
+
+# --------------------------------------------------------------------------
+# Starting and waiting for workers (used by the runners and the lab)
+# --------------------------------------------------------------------------
+
+
+class IgnoringInterrupts:
+    """A process target that runs ``worker`` with Ctrl-C ignored.
+
+    It carries ``worker``'s name and module, so records of what a process ran
+    (``cleanup.track``) name the worker itself.
+    """
+
+    def __init__(self, worker: Callable[..., Any]) -> None:
+        functools.update_wrapper(self, worker)
+        self.worker = worker
+
+    def __call__(self, *args: Any) -> Any:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return self.worker(*args)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C in this block (main thread only); children started here inherit it.
+
+    A ``spawn`` child that starts with Ctrl-C ignored keeps ignoring it while
+    it imports, before its target could set anything.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def start_workers(
+    worker: Callable[..., Any], args_list: Iterable[tuple[Any, ...]]
+) -> list[BaseProcess]:
+    """Start one daemon process per tuple of ``args_list``, each running ``worker``.
+
+    The children ignore Kernel → Interrupt (their parent stops them), so an
+    interrupted cell shows one line instead of a traceback per child.
+    """
+    target = IgnoringInterrupts(worker)
+    workers = [mp.Process(target=target, args=args, daemon=True) for args in args_list]
+    with _interrupts_ignored():  # also keeps an interrupt out of os.fork()'s hooks
+        for w in workers:
+            w.start()
+    return workers
+
+
+def wait_for(
+    workers: Sequence[BaseProcess],
+    deadline: float,
+    on_failure: Callable[[], Any] | None = None,
+) -> list[int | None]:
+    """Join ``workers`` in 0.1 s slices until ``deadline`` (``time.monotonic()``).
+
+    Short slices let Kernel → Interrupt through at once. As soon as one
+    worker ends with a non-zero exit code, ``on_failure()`` runs once (for
+    example ``barrier.abort()``, so that the others stop waiting for it).
+    Raises ``TimeoutError`` at the deadline; returns the exit codes.
+    """
+    failed = False
+    while alive := [w for w in workers if w.is_alive()]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the workers did not finish in time (is the machine very busy?)")
+        if not failed and any(w.exitcode not in (None, 0) for w in workers):
+            failed = True
+            if on_failure is not None:
+                with interrupts_deferred():  # a proxy call cut in half spoils its connection
+                    on_failure()
+        alive[0].join(0.1)
+    return [w.exitcode for w in workers]
+
+
+def _check_sync_manager(manager: Any) -> SyncManager:
+    check_type("manager", manager, SyncManager)
+    if manager._state.value != State.STARTED:
+        raise ValueError("manager must be running: use it inside its `with` block")
+    return manager
 
 
 # --------------------------------------------------------------------------
@@ -42,7 +143,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # --------------------------------------------------------------------------
 
 
-def add_one(d: Any) -> None:
+def increment_count(d: Any) -> None:
     """The source article's worker: add one to ``d['count']``.
 
     ``d.get(...)`` is one round trip to the manager and ``d[...] = ...`` is
@@ -52,48 +153,38 @@ def add_one(d: Any) -> None:
     d["count"] = d.get("count", 0) + 1
 
 
-def add_one_locked(d: Any, lock: Any, timeout: float = 10.0) -> None:
-    """``add_one`` with the read and the write inside one manager lock.
+def increment_count_locked(d: Any, lock: Any) -> None:
+    """``increment_count`` with the read and the write inside one manager lock.
 
-    ``lock`` is a ``manager.Lock()`` proxy shared by every worker. The wait for
-    it is bounded by ``timeout`` seconds.
+    ``lock`` must be the *same* ``manager.Lock()`` proxy in every process.
     """
-    if not lock.acquire(timeout=timeout):
-        raise TimeoutError(f"add_one_locked: no lock within {timeout} s")
-    try:
+    with lock:
         d["count"] = d.get("count", 0) + 1
-    finally:
-        lock.release()
 
 
-def race_rounds(d: Any, barrier: Any, rounds: int, lock: Any = None, timeout: float = 30.0) -> None:
+def dict_race_rounds(d: Any, barrier: Any, rounds: int, lock: Any = None) -> None:
     """Replay the article's increment ``rounds`` times, in step with the others.
 
     In round ``r`` every worker waits at ``barrier`` (so all of them start the
     round together, as if the article's program had just been started), then
-    adds one to ``d[r]`` with a read and a write. With a ``lock`` (a
-    ``manager.Lock()`` proxy) the read and the write happen under it.
+    adds one to ``d[r]`` with a read and a write, under ``lock`` if given.
     """
     for r in range(rounds):
-        barrier.wait(timeout)
+        barrier.wait(30)
         if lock is None:
             d[r] = d.get(r, 0) + 1
         else:
-            if not lock.acquire(timeout=timeout):
-                raise TimeoutError(f"race_rounds: no lock within {timeout} s")
-            try:
+            with lock:
                 d[r] = d.get(r, 0) + 1
-            finally:
-                lock.release()
 
 
 @dataclass
-class RaceResult:
-    """What ``run_race`` measured: the final count of every round."""
+class DictRace:
+    """What ``run_dict_race`` measured: the final count of every round."""
 
     processes: int
     counts: list[int]
-    use_lock: bool
+    locking: str
 
     @property
     def rounds(self) -> int:
@@ -110,99 +201,81 @@ class RaceResult:
         return sum(self.processes - c for c in self.counts)
 
     def __str__(self) -> str:
-        lock = "with" if self.use_lock else "without"
         return (
-            f"{self.processes} processes, {lock} a lock: {self.wrong_rounds} of "
+            f"{self.processes} processes, {self.locking}: {self.wrong_rounds} of "
             f"{self.rounds} rounds wrong, {self.lost} of "
             f"{self.processes * self.rounds} increments lost"
         )
 
 
-def _check_sync_manager(manager: Any) -> SyncManager:
-    check_type("manager", manager, SyncManager)
-    if manager._state.value != State.STARTED:
-        raise ValueError("manager must be running: use it inside its `with` block")
-    return manager
-
-
-def run_race(
+def run_dict_race(
     manager: SyncManager,
     processes: int,
     rounds: int = 20,
-    use_lock: bool = False,
+    locking: str = "no lock",
     timeout: float = 30.0,
-) -> RaceResult:
-    """Run ``processes`` workers of ``race_rounds`` on one manager dict.
+) -> DictRace:
+    """Run ``processes`` workers of ``dict_race_rounds`` on one manager dict.
 
+    ``locking``: ``"no lock"`` (the article), ``"one shared lock"`` (one
+    ``manager.Lock()`` given to every worker: the fix) or ``"a lock each"``
+    (every worker gets its own ``manager.Lock()``: protects nothing).
     Starting fresh processes for every repeat would cost 0.1-0.2 s each under
-    ``spawn``; instead the same processes replay the article's increment
-    ``rounds`` times, all starting each round together. Every process is
-    joined (or stopped) within ``timeout`` seconds.
+    ``spawn``; instead the same processes replay the increment ``rounds``
+    times. The run is bounded by ``timeout`` seconds; on Kernel → Interrupt
+    the workers are stopped.
     """
     _check_sync_manager(manager)
     processes = check_int("processes", processes, minimum=2, maximum=32)
     rounds = check_int("rounds", rounds, minimum=1, maximum=1000)
-    check_type("use_lock", use_lock, bool)
+    locking = check_choice("locking", locking, LOCKINGS)
     timeout = check_timeout("timeout", timeout)
-    d = manager.dict()
-    barrier = manager.Barrier(processes)
-    lock = manager.Lock() if use_lock else None
-    workers = [
-        mp.Process(target=race_rounds, args=(d, barrier, rounds, lock, timeout))
-        for _ in range(processes)
-    ]
-    for w in workers:
-        w.start()
-    codes = stop(workers, timeout=timeout)
+    d, barrier, shared = manager.dict(), manager.Barrier(processes), manager.Lock()
+    locks = {
+        "no lock": [None] * processes,
+        "one shared lock": [shared] * processes,
+        "a lock each": [manager.Lock() for _ in range(processes)],
+    }[locking]
+    with capture_stderr() as captured, track():
+        workers = start_workers(dict_race_rounds, [(d, barrier, rounds, lk) for lk in locks])
+        codes = wait_for(workers, time.monotonic() + timeout, on_failure=barrier.abort)
     if any(code != 0 for code in codes):
-        raise RuntimeError(f"run_race: a worker failed (exit codes {codes})")
+        said = captured.last_exception() or "no message"
+        raise RuntimeError(f"run_dict_race: a worker failed (exit codes {codes}; {said})")
     final = d.copy()  # one round trip for the whole dict
-    return RaceResult(processes, [final.get(r, 0) for r in range(rounds)], use_lock)
+    return DictRace(processes, [final.get(r, 0) for r in range(rounds)], locking)
 
 
-def count_in_dict(
-    d: Any, increments: int, start: Any, lock: Any = None, timeout: float = 30.0
-) -> None:
+def count_in_dict(d: Any, increments: int, start: Any, lock: Any = None) -> None:
     """Lab worker: add one to ``d['count']`` ``increments`` times (a read and a write).
 
     Waits at ``start`` (a ``Barrier``) first, so every worker counts at the
     same time. With ``lock`` (a ``manager.Lock()`` proxy), each read-and-write
     happens under it.
     """
-    start.wait(timeout)
+    start.wait(30)
     for _ in range(increments):
         if lock is None:
             d["count"] = d.get("count", 0) + 1
-            continue
-        if not lock.acquire(timeout=timeout):
-            raise TimeoutError(f"count_in_dict: no lock within {timeout} s")
-        try:
-            d["count"] = d.get("count", 0) + 1
-        finally:
-            lock.release()
+        else:
+            with lock:
+                d["count"] = d.get("count", 0) + 1
 
 
-def count_in_value(
-    v: Any, increments: int, start: Any, use_lock: bool = False, timeout: float = 30.0
-) -> None:
+def count_in_value(v: Any, increments: int, start: Any, use_lock: bool = False) -> None:
     """Lab worker: ``v.value += 1`` ``increments`` times on a shared ``Value``.
 
     Waits at ``start`` (a ``Barrier``) first. With ``use_lock`` each addition
     happens under ``v.get_lock()``; without it, ``+=`` (a read, then a write)
     loses updates just like the manager dict does.
     """
-    start.wait(timeout)
+    start.wait(30)
     for _ in range(increments):
-        if not use_lock:
+        if use_lock:
+            with v.get_lock():
+                v.value += 1
+        else:
             v.value += 1
-            continue
-        lock = v.get_lock()
-        if not lock.acquire(timeout=timeout):
-            raise TimeoutError(f"count_in_value: no lock within {timeout} s")
-        try:
-            v.value += 1
-        finally:
-            lock.release()
 
 
 # --------------------------------------------------------------------------
@@ -220,49 +293,81 @@ def tour_types(
     inbox: Any,
     go_home: Any,
     start: Any,
-    timeout: float = 10.0,
 ) -> None:
     """Use each kind of proxy once: a child of the "types" tour.
 
     Waits at the ``start`` barrier, adds ``number`` to ``total`` (a manager
     ``Value``) under ``lock``, writes to the dict ``d``, the list ``items`` and
     the namespace ``ns``, reports on ``inbox`` (a manager ``Queue``), then
-    waits for the ``go_home`` event before it returns.
+    waits (at most 10 s) for the ``go_home`` event before it returns.
     """
-    start.wait(timeout)
-    if not lock.acquire(timeout=timeout):
-        raise TimeoutError(f"tour_types: no lock within {timeout} s")
-    try:
+    start.wait(10)
+    with lock:
         total.value += number
-    finally:
-        lock.release()
     d[f"worker {number}"] = number * number
     items.append(number)
     ns.last = number
     inbox.put(f"worker {number}: done")
-    if not go_home.wait(timeout):
-        raise TimeoutError(f"tour_types: no go_home event within {timeout} s")
+    go_home.wait(10)
 
 
-def peek_namespace(
-    ns: Any, names: Iterable[str], ready: Any, report: Connection, timeout: float = 10.0
-) -> None:
-    """Wait for the ``ready`` event, then report what this process sees of ``ns``.
+def peek_namespace(ns: Any, names: Iterable[str], ready: Any, report: Connection) -> None:
+    """Wait (at most 10 s) for ``ready``, then report what this process sees of ``ns``.
 
     Sends, through ``report``, a dict with, for each attribute name, the value
     read through the proxy, or the text ``"<missing>"`` when this process's
     proxy has no such attribute.
     """
-    if not ready.wait(timeout):
-        raise TimeoutError(f"peek_namespace: no ready event within {timeout} s")
-    seen = {}
-    for name in names:
-        try:
-            seen[name] = getattr(ns, name)
-        except AttributeError:
-            seen[name] = "<missing>"
-    report.send(seen)
+    ready.wait(10)
+    report.send({name: getattr(ns, name, "<missing>") for name in names})
     report.close()
+
+
+# --------------------------------------------------------------------------
+# A proxy after its manager has shut down
+# --------------------------------------------------------------------------
+
+
+def outcome(call: Callable[..., Any], *args: Any) -> str:
+    """Call ``call(*args)`` here; return ``"ok"`` or the name of the error it raised."""
+    try:
+        call(*args)
+    except Exception as exc:
+        return type(exc).__name__
+    return "ok"
+
+
+def outcome_in_new_thread(call: Callable[..., Any], *args: Any, timeout: float = 10.0) -> str:
+    """``outcome(call, *args)`` in a new thread of this process (its own connections)."""
+    timeout = check_timeout("timeout", timeout)
+    said: list[str] = []
+    thread = threading.Thread(target=lambda: said.append(outcome(call, *args)), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return said[0] if said else f"no answer within {timeout:g} s"
+
+
+def append_and_report(items: Any, value: Any, report: Connection) -> None:
+    """Child worker: ``items.append(value)``, then send ``"ok"`` or the error's name."""
+    report.send(outcome(items.append, value))
+    report.close()
+
+
+def outcome_in_new_process(items: Any, value: Any, timeout: float = 10.0) -> str:
+    """Run ``append_and_report(items, value, ...)`` in a child and return its report."""
+    timeout = check_timeout("timeout", timeout)
+    receive, send = mp.Pipe(duplex=False)
+    with track():  # stops the child on Kernel → Interrupt
+        (child,) = start_workers(append_and_report, [(items, value, send)])
+        send.close()  # our copy: recv sees EOF if the child dies without a report
+        try:
+            said = receive.recv() if receive.poll(timeout) else None
+        except EOFError:
+            said = None
+        finally:
+            receive.close()
+            stop([child], timeout=timeout)
+    return said if said is not None else f"no report (exit code {child.exitcode})"
 
 
 # --------------------------------------------------------------------------
@@ -280,7 +385,7 @@ class Costs:
         return {name: s * 1e6 for name, s in self.per_op.items()}
 
 
-def _seconds_per_call(func: Any, calls: int) -> float:
+def _seconds_per_call(func: Callable[[int], Any], calls: int) -> float:
     started = time.perf_counter()
     for i in range(calls):
         func(i)
@@ -290,15 +395,13 @@ def _seconds_per_call(func: Any, calls: int) -> float:
 def measure_costs(manager: SyncManager, calls: int = 1000) -> Costs:
     """Time one operation on a manager dict against local alternatives.
 
-    Measured in this process, ``calls`` times each (about 0.1 ms per call to
-    the manager, so the default takes a fraction of a second):
+    Each is run ``calls`` times in this process (a fraction of a second):
 
     - ``plain dict d[k] = v``: no IPC at all;
     - ``locked Value += 1``: shared memory and a semaphore, no server;
     - ``manager d[k] = v``: one round trip;
     - ``manager d[k] = d.get(k) + 1``: two round trips (the article's line);
-    - ``manager d.update(batch)``: ``calls`` items in one round trip, reported
-      per item.
+    - ``manager d.update(batch)``: ``calls`` items in one round trip, per item.
     """
     _check_sync_manager(manager)
     calls = check_int("calls", calls, minimum=10, maximum=100_000)
@@ -306,24 +409,19 @@ def measure_costs(manager: SyncManager, calls: int = 1000) -> Costs:
     shared = manager.dict()
     value = mp.Value("i", 0)
 
-    def plain_set(i: int) -> None:
-        plain[i % 10] = i
-
     def locked_add(_: int) -> None:
         with value.get_lock():
             value.value += 1
 
-    def proxy_set(i: int) -> None:
-        shared[i % 10] = i
-
-    def proxy_add(i: int) -> None:
-        shared[i % 10] = shared.get(i % 10, 0) + 1
-
-    costs = Costs()
-    costs.per_op["plain dict d[k] = v"] = _seconds_per_call(plain_set, calls)
-    costs.per_op["locked Value += 1"] = _seconds_per_call(locked_add, calls)
-    costs.per_op["manager d[k] = v"] = _seconds_per_call(proxy_set, calls)
-    costs.per_op["manager d[k] = d.get(k) + 1"] = _seconds_per_call(proxy_add, calls)
+    operations: dict[str, Callable[[int], Any]] = {
+        "plain dict d[k] = v": lambda i: plain.__setitem__(i % 10, i),
+        "locked Value += 1": locked_add,
+        "manager d[k] = v": lambda i: shared.__setitem__(i % 10, i),
+        "manager d[k] = d.get(k) + 1": lambda i: shared.__setitem__(
+            i % 10, shared.get(i % 10, 0) + 1
+        ),
+    }
+    costs = Costs({name: _seconds_per_call(op, calls) for name, op in operations.items()})
     batch = {i: i for i in range(calls)}
     started = time.perf_counter()
     shared.update(batch)
@@ -500,17 +598,14 @@ def start_board_server(authkey: bytes, port: int = 0, host: str = "127.0.0.1") -
     return server
 
 
-def board_client(
-    address: tuple[str, int],
-    authkey: bytes,
-    report: Connection | None = None,
-) -> None:
+def board_client(address: tuple[str, int], authkey: bytes, report: Connection) -> None:
     """A client process: take every task from the board and post its result.
 
     Connects to the ``BoardManager`` at ``address`` with ``authkey``; the
-    result of a task is its number of words. When ``report`` (the send end of
-    a ``Pipe``) is given, the outcome is sent through it: ``("done", n)`` with
-    the number of tasks done, or ``("error", "SomeError: message")``.
+    result of a task is its number of words. Sends its outcome through
+    ``report`` (the send end of a ``Pipe``): ``("done", n)`` with the number
+    of tasks done, or ``("error", "SomeError: message")``, and then exits
+    with code 0 or 1.
     """
     try:
         client = BoardManager(address=tuple(address), authkey=authkey)
@@ -522,12 +617,11 @@ def board_client(
             done += 1
         outcome: tuple[str, Any] = ("done", done)
     except Exception as exc:
-        if report is None:
-            raise
         outcome = ("error", f"{type(exc).__name__}: {exc}")
-    if report is not None:
-        report.send(outcome)
-        report.close()
+    report.send(outcome)
+    report.close()
+    if outcome[0] == "error":
+        sys.exit(1)  # the exit code tells the truth too
 
 
 def run_board_client(
@@ -543,15 +637,17 @@ def run_board_client(
     authkey = check_authkey(authkey)
     timeout = check_timeout("timeout", timeout)
     receive, send = mp.Pipe(duplex=False)
-    client = mp.Process(target=board_client, args=(address, authkey, send))
-    client.start()
-    send.close()  # our copy: recv sees EOF if the child dies without a report
-    try:
-        if receive.poll(timeout):
+    deadline = time.monotonic() + timeout
+    with track():  # stops the client on Kernel → Interrupt
+        (client,) = start_workers(board_client, [(address, authkey, send)])
+        send.close()  # our copy: recv sees EOF if the child dies without a report
+        try:
+            while not receive.poll(0.1):  # short slices: Interrupt gets through at once
+                if time.monotonic() > deadline:
+                    return ("error", f"no report within {timeout:g} s")
             return receive.recv()
-        return ("error", f"no report within {timeout:g} s")
-    except EOFError:
-        return ("error", "the client ended without a report")
-    finally:
-        receive.close()
-        stop([client], timeout=timeout)
+        except EOFError:
+            return ("error", "the client ended without a report")
+        finally:
+            receive.close()
+            stop([client], timeout=max(2.0, deadline - time.monotonic()))

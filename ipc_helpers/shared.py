@@ -36,7 +36,7 @@ import numpy as np
 from .capture import capture_stderr, interrupts_deferred
 from .cleanup import stop, track
 from .contexts import ContextLike, get_context
-from .text import wrap
+from .text import expect  # noqa: F401 - notebook 03 calls shared.expect: the one in text
 from .validation import check_choice, check_int, check_timeout, check_type
 
 #: The largest segment the helpers create. Binder and Docker give ``/dev/shm``
@@ -595,25 +595,3 @@ def in_dev_shm(*names: str) -> list[str]:
     if not sys.platform.startswith("linux"):
         return []
     return [n for n in names if os.path.exists(os.path.join("/dev/shm", n.lstrip("/")))]
-
-
-# --- Claims that depend on timing or load ------------------------------------------
-
-
-def expect(shown: bool, claim: str) -> None:
-    """Check a claim that depends on timing or load: strict in tests, gentle for learners.
-
-    Nothing happens when ``shown``. Otherwise, under ``IPC_HELPERS_STRICT=1``
-    (the tests) it raises ``AssertionError(claim)``; for a learner it prints
-    one plain sentence instead of a traceback, and the cell goes on.
-    """
-    if shown:
-        return
-    if os.environ.get("IPC_HELPERS_STRICT") == "1":
-        raise AssertionError(claim)
-    print(
-        wrap(
-            f"This run did not show it ({claim}): this machine was too busy to show "
-            "the effect; run the cell again."
-        )
-    )

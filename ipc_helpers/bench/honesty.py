@@ -25,6 +25,7 @@ from typing import Any
 from ..cleanup import stop, track
 from ..validation import check_timeout
 from .catalogue import MB, START_METHODS, KiB, MiB
+from .measure import START_GAP
 from .placement import (
     children_deaf_to_interrupts,
     chosen_cpu,
@@ -433,6 +434,7 @@ def start_cost(method: str, count: int, timeout: float) -> list[float]:
         if i:
             times.append((time.perf_counter() - start) * 1e3)
         stop([p], timeout=1.0)
+        time.sleep(START_GAP)
     return times
 
 
@@ -468,11 +470,13 @@ ROUND_TRIPS = [
 ]
 
 
-def _stream_count(size: int, full: bool) -> int:
-    """Messages per timed run: about 64 MiB (16 MiB quick), at least 8 (4 quick)."""
-    if full:
-        return max(8, min(4000, 64 * MiB // size))
-    return max(4, min(1500, 16 * MiB // size))
+def _stream_count(size: int) -> int:
+    """Messages per timed run: about 64 MiB, at most 4000, at least 8.
+
+    Runs of a few milliseconds would be at the mercy of one busy moment on a
+    shared machine; these take tens of milliseconds.
+    """
+    return max(8, min(4000, 64 * MiB // size))
 
 
 def _has(result: Result, mechanism: str, operation: str) -> bool:
@@ -494,7 +498,7 @@ def _plan(result: Result, timeout: float) -> list[tuple[Measurement, Callable[[]
             plan.append((found, lambda: measure(chosen_cpu(result.placement))))
 
     for how, size in sorted(STREAMS, key=lambda row: row[1]):  # the benchmark's order
-        n = _stream_count(size, full)
+        n = _stream_count(size)
         add(
             how,
             "throughput",
@@ -512,7 +516,7 @@ def _plan(result: Result, timeout: float) -> list[tuple[Measurement, Callable[[]
         "value_lock",
         "operation",
         0,
-        lambda cpu: value_ops(50_000 if full else 10_000, cpu, timeout),
+        lambda cpu: value_ops(200_000 if full else 50_000, None, timeout),  # unpinned, as measured
     )
     starts = result.find("fork", "start").rounds if _has(result, "fork", "start") else 5
     for method in START_METHODS:

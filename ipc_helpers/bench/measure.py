@@ -23,6 +23,7 @@ from ..validation import check_choice, check_int, check_timeout
 from .catalogue import (
     CHUNK,
     DRAWN_BESIDE,
+    FREE,
     MAX_PAYLOAD,
     MB,
     MIN_PAYLOAD,
@@ -38,6 +39,8 @@ from .catalogue import (
 )
 from .checks import check_mechanisms, check_payloads, check_placement
 from .placement import (
+    actual_placement,
+    cannot_pin,
     children_deaf_to_interrupts,
     chosen_cpu,
     ignore_interrupts,
@@ -55,7 +58,7 @@ Progress = Callable[[str], None] | None
 
 def messages_per_round(size: int, mode: Mode) -> int:
     """How many messages of ``size`` bytes one throughput round sends."""
-    return max(2, min(mode.max_messages, mode.round_bytes // size))
+    return max(8, min(mode.max_messages, mode.round_bytes // size))  # 8: not a cold start alone
 
 
 def _first(ready: Callable[[float], bool], timeout: float) -> None:
@@ -173,7 +176,7 @@ def measure_throughput(
     """
     mechanisms = check_mechanisms(mechanisms, THROUGHPUT)
     payloads = check_payloads(payloads)
-    placement = check_placement(placement)
+    placement = actual_placement(check_placement(placement))
     if "shared_memory" in mechanisms and (session.shm is None or session.shm.size < max(payloads)):
         raise ValueError("the session's shared-memory segment is smaller than the largest payload")
     refs = list(dict.fromkeys(DRAWN_BESIDE[m] for m in mechanisms))
@@ -268,7 +271,7 @@ def measure_round_trips(
 ) -> list[Measurement]:
     """Microseconds per small round trip (a 64-byte message there and back)."""
     mechanisms = check_mechanisms(mechanisms, ROUND_TRIP)
-    placement = check_placement(placement)
+    placement = actual_placement(check_placement(placement))
     if progress:
         progress("round trips")
     micro: dict[str, list[float]] = {m: [] for m in mechanisms}
@@ -313,7 +316,7 @@ def measure_batching(
     faster); both runs alternate.
     """
     check_int("batch", batch, minimum=2, maximum=10_000)
-    placement = check_placement(placement)
+    placement = actual_placement(check_placement(placement))
     if progress:
         progress("small items: one per message vs batches")
     single, batched = [], []
@@ -378,6 +381,10 @@ def measure_value_ops(mode: Mode, progress: Progress = None) -> list[Measurement
     ]
 
 
+#: Seconds between two timed process starts (not timed).
+START_GAP = 0.02
+
+
 def measure_start_cost(
     methods: Sequence[str] = ("fork", "spawn", "forkserver"),
     rounds: int = 5,
@@ -411,6 +418,7 @@ def measure_start_cost(
                 raise RuntimeError(f"the {m} child did not exit cleanly")
             if r:
                 millis.append(elapsed * 1e3)
+            time.sleep(START_GAP)  # spread the starts: one busy moment cannot spoil them all
         rows.append(summarise(m, "start", 0, millis, "ms", f"start + join, {m}", placement="free"))
     return rows
 
@@ -517,8 +525,9 @@ def compare_placements(
     rounds = check_int("rounds", rounds, minimum=1, maximum=20)
     mode = dataclasses.replace(MODES["quick"], rounds=rounds)
     rows: list[Measurement] = []
+    placements = [FREE] if cannot_pin() else PLACEMENTS  # macOS: nothing to compare with
     with track(), Session(timeout=check_timeout("timeout", timeout)) as s:
-        for placement in PLACEMENTS:
+        for placement in placements:
             if progress:
                 progress(f"placement: {placement}")
             rows += measure_round_trips(s, ["raw_pipe_rt", "pipe_bytes", "queue"], mode, placement)

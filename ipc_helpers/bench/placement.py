@@ -21,6 +21,11 @@ from collections.abc import Callable, Iterator
 from .catalogue import FREE, ONE_CPU, MiB
 
 
+def actual_placement(placement: str) -> str:
+    """``placement`` as it will really be: ``"free"`` where the system cannot pin."""
+    return FREE if cannot_pin() else placement
+
+
 def cannot_pin() -> str:
     """Why a run asked for one CPU cannot have it here ("" where pinning works)."""
     if hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity"):

@@ -18,7 +18,7 @@ from .measure import (
     measure_throughput,
     measure_value_ops,
 )
-from .placement import cannot_pin
+from .placement import actual_placement, cannot_pin
 from .results import Measurement, Result, size_label
 from .session import Session
 
@@ -74,7 +74,7 @@ def run_benchmark(
         mode,
         start_method=mp.get_start_method(),
         cpus=os.cpu_count() or 1,
-        placement=placement,
+        placement=actual_placement(placement),
         placement_note=cannot_pin() if placement == ONE_CPU else "",
     )
     started = time.perf_counter()

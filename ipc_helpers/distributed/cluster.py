@@ -249,9 +249,20 @@ def _stop_programs(programs: list[subprocess.Popen], grace: float = 0.5) -> None
             p.wait(5.0)
 
 
+def scheduler_identity(client: Client, timeout: float = TIMEOUT) -> dict[str, Any]:
+    """The scheduler's description of itself and of every worker, asked now.
+
+    Not ``client.scheduler_info()``: that returns an attribute which the
+    client's own periodic update (every 2 s, without the workers) may replace
+    just before it is read, so its ``"workers"`` is sometimes empty.
+    """
+    identity = client.scheduler.identity
+    return bounded_call(lambda: client.sync(identity, n_workers=-1), timeout)
+
+
 def describe_cluster(client: Client) -> list[str]:
     """One line per worker: threads and memory limit; addresses without ports."""
-    info = client.scheduler_info(n_workers=-1)
+    info = scheduler_identity(client)
     lines = [f"scheduler: {_host(info['address'])}, in this kernel's process"]
     for i, (address, worker) in enumerate(sorted(info["workers"].items())):
         mib = worker["memory_limit"] / 2**20

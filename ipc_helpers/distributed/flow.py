@@ -57,8 +57,13 @@ def process_pool(max_workers: int = 2) -> cf.ProcessPoolExecutor:
 
 
 def submit_payload(client: Client, i: int, payload_bytes: int, seconds: float) -> Any:
-    """Submit record ``i``: a task that gets ``payload_bytes`` of data with its message."""
-    return client.submit(tasks.process_payload, tasks.make_payload(i, payload_bytes), seconds)
+    """Submit record ``i``: a task that gets ``payload_bytes`` of data with its message.
+
+    ``pure=False``: every record is its own task, even one submitted again (with
+    the default, dask would hash the payload and reuse an identical task).
+    """
+    payload = tasks.make_payload(i, payload_bytes)
+    return client.submit(tasks.process_payload, payload, seconds, pure=False)
 
 
 def submit_unbounded(
@@ -156,7 +161,9 @@ def sum_sending_every_time(
     client: Client, array: np.ndarray, n_blocks: int, timeout: float = TIMEOUT
 ) -> list[float]:
     """Each task gets the whole ``array`` inside its message: ``n_blocks`` copies travel."""
-    futures = [client.submit(tasks.block_sum, array, i, n_blocks) for i in range(n_blocks)]
+    futures = [
+        client.submit(tasks.block_sum, array, i, n_blocks, pure=False) for i in range(n_blocks)
+    ]
     return gather(client, futures, timeout)
 
 
@@ -165,7 +172,9 @@ def sum_scattering_once(
 ) -> list[float]:
     """Send ``array`` to the cluster once (``scatter``); tasks take it from there."""
     [remote] = client.scatter([array], hash=False, timeout=timeout)
-    futures = [client.submit(tasks.block_sum, remote, i, n_blocks) for i in range(n_blocks)]
+    futures = [
+        client.submit(tasks.block_sum, remote, i, n_blocks, pure=False) for i in range(n_blocks)
+    ]
     return gather(client, futures, timeout)
 
 

@@ -89,7 +89,7 @@ def flaky_square(x: int, marker_dir: str, seconds: float = 0.1) -> int:
         marker.touch(exist_ok=False)
     except FileExistsError:
         return slow_square(x, seconds)
-    raise TransientError(f"item {x} failed on its first try (a transient error)")
+    raise TransientError(f"item {x} failed on its first try")
 
 
 # --------------------------------------------------------------------------

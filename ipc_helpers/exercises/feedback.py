@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import functools
 import multiprocessing as mp
-import os
+import re
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -32,7 +33,8 @@ from typing import Any, TypeVar
 from ..capture import Captured, capture_stderr, interrupts_deferred
 from ..cleanup import StartedProcess, WatchedThread, stop, track
 from ..contexts import ContextLike, get_context
-from ..text import wrap
+from ..text import STRICT_ENV as STRICT_ENV  # re-exported: the variable the tests set
+from ..text import strict, wrap
 from ..validation import check_callable, check_int, check_timeout, check_type
 
 CORRECT = "correct"
@@ -50,11 +52,11 @@ _LABELS = {
 }
 STATUSES = tuple(_LABELS)
 
+#: The last line of a child's traceback when Kernel → Interrupt ended it.
+_CHILD_INTERRUPTED = re.compile(r"^KeyboardInterrupt\s*$", re.MULTILINE)
+
 #: Seconds a learner's attempt may run before the checker stops it (every checker).
 ATTEMPT_TIMEOUT = 20.0
-
-#: Set to ``1`` (tests do) to make ``plain_checker`` raise a checker's own errors.
-STRICT_ENV = "IPC_HELPERS_STRICT"
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,20 @@ class Attempt:
             names |= {t.removeprefix("__main__.") for t in self.tasks if t.startswith("__main__.")}
         return sorted(names)
 
+    def interrupted(self) -> bool:
+        """True if Kernel → Interrupt reached the attempt, even if the kernel missed it.
+
+        Signs: a child died of SIGINT (exit code -2: interrupted while it
+        started), a child printed a ``KeyboardInterrupt`` traceback, or the
+        function raised ``KeyboardInterrupt`` (an executor passes on its
+        worker's). A half-run attempt must not be judged.
+        """
+        return (
+            isinstance(self.error, KeyboardInterrupt)
+            or any(p.exitcode == -signal.SIGINT for p in self.processes)
+            or _CHILD_INTERRUPTED.search(self.stderr) is not None
+        )
+
     def failed(self) -> bool:
         """True if it timed out, raised, or a child reported an error or exited with 1."""
         return (
@@ -207,7 +223,11 @@ class Attempt:
 
 
 def run_attempt(
-    func: Callable[..., Any], *args: Any, timeout: float = ATTEMPT_TIMEOUT, **kwargs: Any
+    func: Callable[..., Any],
+    *args: Any,
+    timeout: float = ATTEMPT_TIMEOUT,
+    ignore: Callable[[StartedProcess], bool] | None = None,
+    **kwargs: Any,
 ) -> Attempt:
     """Run ``func(*args, **kwargs)`` in a helper thread and wait at most ``timeout`` s.
 
@@ -217,10 +237,15 @@ def run_attempt(
     first, then plain processes; segments it left linked are unlinked.
     Processes and segments that existed before are never touched.
 
-    ``KeyboardInterrupt`` (Kernel → Interrupt) while it waits: the same
-    cleanup runs, then the interrupt is raised again, so that a
-    ``plain_checker`` answers ``Interrupted``. The helper thread is a
-    daemon: code stuck on something else cannot keep Python alive.
+    ``KeyboardInterrupt`` (Kernel → Interrupt) while it waits, or signs that
+    the interrupt reached the attempt's children (``Attempt.interrupted``):
+    the same cleanup runs, then ``KeyboardInterrupt`` is raised, so that a
+    ``plain_checker`` answers ``Interrupted`` instead of judging a half-run
+    attempt. The helper thread is a daemon: code stuck on something else
+    cannot keep Python alive.
+
+    ``ignore``: processes that are not the attempt's (see ``cleanup.track``),
+    e.g. ``lambda record: record.module.startswith("distributed.")``.
     """
     check_callable("func", func)
     timeout = check_timeout("timeout", timeout)
@@ -235,7 +260,7 @@ def run_attempt(
     thread = WatchedThread(target, name="exercise-attempt")
     started = time.monotonic()
     with capture_stderr() as captured:
-        with track(watch=thread) as tracker:
+        with track(watch=thread, ignore=ignore) as tracker:
             with interrupts_deferred():  # so that an interrupt finds it started and watched
                 thread.start()
             thread.wait(started + timeout)  # in slices: see WatchedThread
@@ -247,6 +272,8 @@ def run_attempt(
     attempt.processes, attempt.pools = tracker.processes, tracker.pools
     attempt.tasks, attempt.segments = tracker.tasks, tracker.segments
     attempt.leftover, attempt.segments_left = tracker.leftover, tracker.segments_left
+    if attempt.interrupted():
+        raise KeyboardInterrupt
     return attempt
 
 
@@ -478,11 +505,6 @@ def require_created(ctx: RecordingContext, *, what: str, names: Iterable[str]) -
 # --- the decorator ------------------------------------------------------------------
 
 F = TypeVar("F", bound=Callable[..., Feedback])
-
-
-def strict() -> bool:
-    """True when ``IPC_HELPERS_STRICT=1``: checker bugs are raised, not reported."""
-    return os.environ.get(STRICT_ENV) == "1"
 
 
 def plain_checker(check: F) -> F:

@@ -1,4 +1,4 @@
-"""Exercise checkers of notebook 04 (managers), with their reference solutions.
+"""Exercise checkers of notebook 04 (managers).
 
 1. ``check_add_visit``: make the article's counter line safe with a manager lock.
 2. ``check_merge_counts``: merge a process's word counts into a shared dict
@@ -7,9 +7,14 @@
    ``authkey``, let a client process do the tasks, shut everything down.
 
 The learner's function is defined in the notebook, so it cannot run in a
-``spawn`` child. Exercises 1 and 2 therefore call it from several *threads*
-of the kernel: each thread has its own connection to the manager, so for the
-server they are exactly like separate processes (the race is the same).
+``spawn`` child. Exercises 1 and 2 therefore call it from four threads of
+the kernel at once. Each thread gets its own proxies (its own connection to
+the manager: the ``multiprocessing`` docs ask not to share a proxy between
+threads without a lock), and those proxies are *watched*: the checker sees
+each time the lock given to the function is taken and released, and whether
+each read and write of the dict happened while the caller held it. The
+verdict comes from those records, not from whether a race happened to lose
+an update this time.
 """
 
 from __future__ import annotations
@@ -17,25 +22,148 @@ from __future__ import annotations
 import multiprocessing as mp
 import threading
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from ..cleanup import stop
-from ..managers import run_board_client, start_board_server
-from ..validation import check_int, check_timeout
+from ..managers import BoardManager, board_client
+from ..validation import check_int
 from .feedback import (
+    ATTEMPT_TIMEOUT,
+    Attempt,
     Feedback,
-    child_pids,
     correct,
     first_problem,
-    new_children,
+    left_running,
     not_yet,
     plain_checker,
     run_attempt,
 )
 
 THREADS = 4
-TIMEOUT = 20.0
+
+#: Seconds a watched ``lock.acquire()`` waits before it says the lock was never released.
+HOLD_LIMIT = 5.0
+
+
+# --------------------------------------------------------------------------
+# Watched proxies: what the learner's function did with the lock and the dict
+# --------------------------------------------------------------------------
+
+
+class _Watch:
+    """What one check saw: lock acquisitions, dict calls, calls made without the lock."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self.holder: int | None = None  # thread that holds the watched lock
+        self.taken = 0
+        self.dict_calls = 0
+        self.unguarded: list[str] = []  # dict calls made without holding the lock
+        self.taken_per_call: list[int] = []  # acquisitions in each call of the function
+        self._by_thread: Counter[int] = Counter()
+
+    def acquired(self) -> None:
+        with self._mutex:
+            self.holder = threading.get_ident()
+            self.taken += 1
+            self._by_thread[self.holder] += 1
+
+    def released(self) -> None:
+        with self._mutex:
+            self.holder = None
+
+    def dict_call(self, name: str) -> None:
+        with self._mutex:
+            self.dict_calls += 1
+            if self.holder != threading.get_ident():
+                self.unguarded.append(name)
+
+    def one_call(self, function: Callable[..., Any], *args: Any) -> None:
+        """Call ``function(*args)`` and note how often it took the lock."""
+        me = threading.get_ident()
+        with self._mutex:
+            before = self._by_thread[me]
+        function(*args)
+        with self._mutex:
+            self.taken_per_call.append(self._by_thread[me] - before)
+
+
+def _own_proxy(proxy: Any) -> Any:
+    """A new proxy to the same object, with its own connection (one per thread)."""
+    return type(proxy)(
+        proxy._token, proxy._serializer, manager=proxy._manager, authkey=proxy._authkey
+    )
+
+
+class _WatchedLock:
+    """A ``manager.Lock()`` proxy that reports to a ``_Watch``; waits are bounded."""
+
+    def __init__(self, proxy: Any, watch: _Watch) -> None:
+        self._proxy = proxy
+        self._watch = watch
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        unbounded = blocking and (timeout is None or timeout < 0)
+        got = self._proxy.acquire(blocking, HOLD_LIMIT if unbounded else timeout)
+        if unbounded and not got:
+            raise TimeoutError(
+                f"lock.acquire() waited {HOLD_LIMIT:g} s: the lock was never released "
+                "by an earlier call"
+            )
+        if got:
+            self._watch.acquired()
+        return got
+
+    def release(self) -> None:
+        self._watch.released()
+        self._proxy.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+class _WatchedDict:
+    """A ``manager.dict()`` proxy that reports every call to a ``_Watch``."""
+
+    def __init__(self, proxy: Any, watch: _Watch) -> None:
+        self._proxy = proxy
+        self._watch = watch
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._proxy, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._watch.dict_call(f"{name}()")
+            return method(*args, **kwargs)
+
+        return call
+
+    def __getitem__(self, key: Any) -> Any:
+        self._watch.dict_call("d[...]")
+        return self._proxy[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._watch.dict_call("d[...] = ...")
+        self._proxy[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        self._watch.dict_call("del d[...]")
+        del self._proxy[key]
+
+    def __contains__(self, key: Any) -> bool:
+        self._watch.dict_call("in")
+        return key in self._proxy
+
+    def __len__(self) -> int:
+        self._watch.dict_call("len()")
+        return len(self._proxy)
+
+    def __iter__(self) -> Any:
+        self._watch.dict_call("iter()")
+        return iter(self._proxy.keys())
 
 
 def _in_threads(calls: list[Callable[[], Any]], timeout: float) -> None:
@@ -66,10 +194,40 @@ def _in_threads(calls: list[Callable[[], Any]], timeout: float) -> None:
 
 
 def _lock_is_free(lock: Any) -> bool:
-    if lock.acquire(timeout=0.5):
+    if lock.acquire(True, 0.5):
         lock.release()
         return True
     return False
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _lock_problem(watch: _Watch, what: str, calls: int, step: str) -> Feedback | None:
+    """``Not yet`` if the function did not do each ``step`` in one hold of the given lock."""
+    if watch.taken == 0:
+        return not_yet(
+            f"{what} never took the lock it was given (its `lock` argument). A lock the "
+            "function makes or finds itself (`with manager.Lock():`, `threading.Lock()`, "
+            "a module-level lock) is not the one the other processes use, so it protects "
+            "nothing: use `with lock:`."
+        )
+    if watch.unguarded:
+        first = watch.unguarded[0]
+        return not_yet(
+            f"{len(watch.unguarded)} calls on the dict (the first: {first}) happened while "
+            f"{what} did not hold the lock. The read and the write must both be inside "
+            "`with lock:`, or another caller slips in between."
+        )
+    several = [n for n in watch.taken_per_call if n > 1]
+    if several:
+        return not_yet(
+            f"{what} took the lock {max(several)} times in one call ({watch.taken} times for "
+            f"{calls} calls): {step} must happen in one hold of the lock, or another caller "
+            "slips in between two of them. Take it once per call."
+        )
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -77,66 +235,57 @@ def _lock_is_free(lock: Any) -> bool:
 # --------------------------------------------------------------------------
 
 
-def add_visit(d: Any, lock: Any) -> None:
-    """Reference solution of exercise 1: the read and the write under one lock."""
-    with lock:
-        d["count"] = d.get("count", 0) + 1
-
-
-def _hammer(
-    add_visit: Callable[[Any, Any], Any], d: Any, lock: Any, calls: int, timeout: float
-) -> None:
+def _visits(add_visit: Callable[..., Any], d: Any, lock: Any, calls: int, watch: _Watch) -> None:
     def many() -> None:
+        mine_d, mine_lock = (
+            _WatchedDict(_own_proxy(d), watch),
+            _WatchedLock(_own_proxy(lock), watch),
+        )
         for _ in range(calls):
-            add_visit(d, lock)
+            watch.one_call(add_visit, mine_d, mine_lock)
 
-    _in_threads([many] * THREADS, timeout)
+    _in_threads([many] * THREADS, ATTEMPT_TIMEOUT + 5)  # the attempt's own bound fires first
 
 
 @plain_checker
-def check_add_visit(
-    add_visit: Callable[[Any, Any], Any], calls: int = 50, timeout: float = TIMEOUT
-) -> Feedback:
+def check_add_visit(add_visit: Callable[[Any, Any], Any], calls: int = 50) -> Feedback:
     """Call ``add_visit(d, lock)`` ``calls`` times from each of 4 threads at once.
 
-    Correct when ``d['count']`` ends at ``4 * calls`` and the lock is free
-    afterwards. The calls may take ``timeout`` seconds in all.
+    Correct when every call took the given lock once and read and wrote the
+    dict while holding it, ``d['count']`` ends at ``4 * calls`` and the lock
+    is free afterwards.
     """
     if not callable(add_visit):
         return not_yet("pass your function itself: check_add_visit(add_visit).")
     calls = check_int("calls", calls, minimum=1, maximum=10_000)
-    timeout = check_timeout("timeout", timeout)
     expected = THREADS * calls
+    watch = _Watch()
     with mp.Manager() as manager:
         d, lock = manager.dict(), manager.Lock()
-        # The threads' own bound is longer, so the attempt's bound always fires first.
-        attempt = run_attempt(_hammer, add_visit, d, lock, calls, timeout + 5, timeout=timeout)
-        problem = first_problem(attempt, what="add_visit", timeout=timeout)
-        if problem is not None:
-            return problem
+        attempt = run_attempt(_visits, add_visit, d, lock, calls, watch)
+        problem = first_problem(attempt, what="add_visit", leftovers=False)
+        if problem is None:
+            problem = _lock_problem(watch, "add_visit", expected, "the read and the write")
         count = d.get("count", 0)
         free = _lock_is_free(lock)
-    if not isinstance(count, int) or isinstance(count, bool):
+    if problem is not None:
+        return problem
+    if not _is_count(count):
         return not_yet(f"d['count'] should hold a number, but it holds {count!r}.")
-    if count < expected:
+    if count != expected:
         return not_yet(
-            f"{THREADS} callers made {expected} visits, but d['count'] is {count}: "
-            f"{expected - count} were lost. A d.get() and a d[...] = ... are two round "
-            "trips; another caller can slip in between. Do both while holding the lock."
-        )
-    if count > expected:
-        return not_yet(
-            f"d['count'] is {count}, more than the {expected} visits made: add exactly one "
-            "per call."
+            f"{THREADS} callers made {expected} visits, but d['count'] is {count}: add "
+            "exactly one per call, starting from 0 when the key is missing."
         )
     if not free:
         return not_yet(
             "the count is right, but the lock is still held after your function "
             "returned: use `with lock:` so it is always released."
         )
-    return correct(
-        f"{expected} visits from {THREADS} callers at once, none lost. The lock makes "
-        "the read and the write one step for everybody else."
+    return left_running(attempt, what="add_visit") or correct(
+        f"{THREADS} threads, each with its own proxies, called add_visit {calls} times "
+        f"each at once: every call took the lock once and read and wrote d['count'] "
+        f"while holding it, and the count is exactly {expected}."
     )
 
 
@@ -155,157 +304,74 @@ _TEXTS = (
 )
 
 
-def merge_counts(shared: Any, lock: Any, local: Mapping[str, int]) -> None:
-    """Reference solution of exercise 2: one lock, one read, one write."""
-    with lock:
-        merged = shared.copy()
-        for word, n in local.items():
-            merged[word] = merged.get(word, 0) + n
-        shared.update(merged)
-
-
-class _CountingDict:
-    """Wraps a dict proxy and counts the calls made on it (round trips)."""
-
-    def __init__(self, proxy: Any) -> None:
-        self._proxy = proxy
-        self._lock = threading.Lock()
-        self.calls = 0
-
-    def _count(self) -> None:
-        with self._lock:
-            self.calls += 1
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._proxy, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self._count()
-            return method(*args, **kwargs)
-
-        return call
-
-    def __getitem__(self, key: Any) -> Any:
-        self._count()
-        return self._proxy[key]
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._count()
-        self._proxy[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        self._count()
-        del self._proxy[key]
-
-    def __contains__(self, key: Any) -> bool:
-        self._count()
-        return key in self._proxy
-
-    def __len__(self) -> int:
-        self._count()
-        return len(self._proxy)
-
-    def __iter__(self) -> Any:
-        self._count()
-        return iter(self._proxy.keys())
-
-
-class _CountingLock:
-    """Wraps a lock proxy and counts how often it is taken."""
-
-    def __init__(self, proxy: Any) -> None:
-        self._proxy = proxy
-        self.taken = 0
-        self._counter_lock = threading.Lock()
-
-    def acquire(self, *args: Any, **kwargs: Any) -> bool:
-        got = self._proxy.acquire(*args, **kwargs)
-        if got:
-            with self._counter_lock:
-                self.taken += 1
-        return got
-
-    def release(self) -> None:
-        self._proxy.release()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
-
-
-def _merge_all(
-    merge: Callable[..., Any], shared: Any, lock: Any, locals_: list, timeout: float
+def _merges(
+    merge: Callable[..., Any], shared: Any, lock: Any, locals_: list[dict], watch: _Watch
 ) -> None:
-    calls = [lambda local=local: merge(shared, lock, local) for local in locals_]
-    _in_threads(calls, timeout)
+    def one(local: dict) -> None:
+        mine = _WatchedDict(_own_proxy(shared), watch)
+        watch.one_call(merge, mine, _WatchedLock(_own_proxy(lock), watch), local)
+
+    _in_threads([lambda local=local: one(local) for local in locals_], ATTEMPT_TIMEOUT + 5)
+
+
+def _totals_problem(got: Mapping[Any, Any], expected: dict[str, int]) -> Feedback | None:
+    if got == expected:
+        return None
+    bad = {w: n for w, n in got.items() if not _is_count(n)}
+    if bad:
+        word, value = next(iter(bad.items()))
+        return not_yet(
+            f"the shared dict should map words to counts, but {word!r} maps to {value!r}. "
+            "Add each local count (a number) to what is already there."
+        )
+    word = next(w for w in sorted(expected) if got.get(w) != expected[w])
+    return not_yet(
+        f"the shared dict does not hold the total counts ({word!r} should be "
+        f"{expected[word]}, it is {got.get(word)!r}), although every merge held the lock. "
+        "Add each local count to what is already there, instead of replacing it."
+    )
 
 
 @plain_checker
-def check_merge_counts(
-    merge_counts: Callable[[Any, Any, Mapping[str, int]], Any], timeout: float = TIMEOUT
-) -> Feedback:
+def check_merge_counts(merge_counts: Callable[[Any, Any, Mapping[str, int]], Any]) -> Feedback:
     """Call ``merge_counts(shared, lock, local)`` from 4 threads at once, one text each.
 
-    Correct when the shared dict holds the exact total counts, the lock was
-    taken once per merge, and each merge made at most
-    ``MAX_CALLS_PER_MERGE`` calls on the shared dict. The merges may take
-    ``timeout`` seconds in all.
+    Correct when every merge took the given lock once and made all its
+    calls on the shared dict while holding it, at most
+    ``MAX_CALLS_PER_MERGE`` of them, the shared dict holds the exact total
+    counts, and the lock is free afterwards.
     """
     if not callable(merge_counts):
         return not_yet("pass your function itself: check_merge_counts(merge_counts).")
-    timeout = check_timeout("timeout", timeout)
     locals_ = [dict(Counter(text.split())) for text in _TEXTS]
     expected = dict(sum((Counter(c) for c in locals_), Counter()))
     merges = len(locals_)
+    watch = _Watch()
     with mp.Manager() as manager:
-        shared = _CountingDict(manager.dict())
-        lock = _CountingLock(manager.Lock())
-        attempt = run_attempt(
-            _merge_all, merge_counts, shared, lock, locals_, timeout + 5, timeout=timeout
-        )
-        problem = first_problem(attempt, what="merge_counts", timeout=timeout)
-        if problem is not None:
-            return problem
-        got = shared._proxy.copy()
-        free = _lock_is_free(lock._proxy)
-    if got != expected:
-        lost = sum(max(0, n - got.get(w, 0)) for w, n in expected.items())
-        extra = sum(max(0, n - expected.get(w, 0)) for w, n in got.items() if isinstance(n, int))
-        if lost and not extra:
-            return not_yet(
-                f"{lost} word counts were lost when {merges} merges ran at once. A read "
-                "and a later write of the shared dict are separate round trips: hold "
-                "the lock from the read to the write."
-            )
+        shared, lock = manager.dict(), manager.Lock()
+        attempt = run_attempt(_merges, merge_counts, shared, lock, locals_, watch)
+        problem = first_problem(attempt, what="merge_counts", leftovers=False)
+        if problem is None:
+            problem = _lock_problem(watch, "merge_counts", merges, "the read and the write")
+        got = shared.copy()
+        free = _lock_is_free(lock)
+    if problem is not None:
+        return problem
+    problem = _totals_problem(got, expected)
+    if problem is not None:
+        return problem
+    if watch.dict_calls > MAX_CALLS_PER_MERGE * merges:
         return not_yet(
-            f"the shared dict does not hold the total counts (for example 'the' should be "
-            f"{expected['the']}, it is {got.get('the')!r}). Add each local count to what "
-            "is already there."
-        )
-    if lock.taken == 0:
-        return not_yet(
-            "the totals happen to be right this time, but no merge took the lock: "
-            "merges that overlap can lose counts. Hold the lock around each merge."
-        )
-    if lock.taken > merges:
-        return not_yet(
-            f"the lock was taken {lock.taken} times for {merges} merges: once per word "
-            "costs a round trip per word. Take it once per merge."
+            f"the totals are right, but the {merges} merges made {watch.dict_calls} calls "
+            "on the shared dict, one or more per word: each is a round trip. Read it once "
+            "(shared.copy()), add locally, write once (shared.update(...))."
         )
     if not free:
         return not_yet("the totals are right, but the lock is still held: use `with lock:`.")
-    per_merge = shared.calls / merges
-    if shared.calls > MAX_CALLS_PER_MERGE * merges:
-        return not_yet(
-            f"the totals are right, but each merge made about {per_merge:.0f} calls on "
-            "the shared dict, one or more per word. Read it once (shared.copy()), add "
-            "locally, write once (shared.update(...))."
-        )
-    return correct(
-        f"{merges} merges at once, no count lost, one lock and at most "
-        f"{MAX_CALLS_PER_MERGE} round trips each, however many words there are."
+    return left_running(attempt, what="merge_counts") or correct(
+        f"{merges} merges ran at once, each with its own proxies: each took the lock once "
+        f"and made its calls on the shared dict while holding it ({watch.dict_calls} calls "
+        f"in all, at most {MAX_CALLS_PER_MERGE} per merge allowed), and no count was lost."
     )
 
 
@@ -322,69 +388,90 @@ _TASKS = (
 )
 
 
-def run_board(tasks: list[str], authkey: bytes) -> dict[str, int]:
-    """Reference solution of exercise 3."""
-    server = start_board_server(authkey)  # 127.0.0.1, a port the OS picks
-    try:
-        board = server.get_board()
-        for task in tasks:
-            board.post(task)
-        status, detail = run_board_client(server.address, authkey, timeout=10)
-        if status != "done":
-            raise RuntimeError(f"the client failed: {detail}")
-        return board.results()
-    finally:
-        server.shutdown()
+def _ran_board_client(attempt: Attempt) -> list[Any]:
+    name, module = board_client.__qualname__, board_client.__module__
+    return [p for p in attempt.processes if p.target == name and p.module == module]
 
 
-@plain_checker
-def check_run_board(
-    run_board: Callable[[list[str], bytes], Any], timeout: float = TIMEOUT
-) -> Feedback:
-    """Call ``run_board(tasks, authkey)`` and check the results and the cleanup.
+def _ipc_problem(attempt: Attempt) -> Feedback | None:
+    """``Not yet`` unless a BoardManager server and a board_client process really ran."""
+    servers = [p for p in attempt.processes if p.kind == "manager"]
+    if BoardManager.__name__ not in attempt.pools or not servers:
+        return not_yet(
+            "run_board started no BoardManager server: the exercise is about serving the "
+            "board from a manager process. Start one with "
+            "managers.start_board_server(authkey)."
+        )
+    clients = _ran_board_client(attempt)
+    if not clients:
+        return not_yet(
+            "run_board started a board server, but no client process ran "
+            "managers.board_client: let a client do the tasks "
+            "(managers.run_board_client(server.address, authkey, timeout=10))."
+        )
+    code = next((c.exitcode for c in clients if c.exitcode != 0), 0)
+    if code is None or code < 0:
+        return not_yet(
+            "the client process was still running when run_board returned, or was stopped "
+            f"(exit code {code}): wait for its report, then join it with a timeout."
+        )
+    if code:
+        return not_yet(
+            f"the client process ended with exit code {code}: it could not connect or do "
+            "the tasks. Give it the server's address and the same authkey."
+        )
+    return None
 
-    Correct when it returns ``{task: number of words}`` for every task within
-    ``timeout`` seconds and no process (the manager's server, the client) is
-    left running.
-    """
-    if not callable(run_board):
-        return not_yet("pass your function itself: check_run_board(run_board).")
-    timeout = check_timeout("timeout", timeout)
-    tasks = list(_TASKS)
-    before = child_pids()
-    attempt = run_attempt(run_board, tasks, b"exercise-3-key", timeout=timeout)
-    problem = first_problem(attempt, what="run_board", timeout=timeout)
-    leftovers = new_children(before)
-    stop(leftovers, timeout=0.5)
-    if problem is not None:
-        return problem
-    expected = {task: len(task.split()) for task in tasks}
-    result = attempt.result
+
+def _results_problem(result: Any, tasks: list[str]) -> Feedback | None:
     if not isinstance(result, Mapping):
         return not_yet(
             f"run_board should return the board's results (a dict), not "
             f"{type(result).__name__}: return board.results()."
         )
-    result = dict(result)
-    if result != expected:
-        missing = [t for t in tasks if t not in result]
-        if missing:
-            return not_yet(
-                f"{len(missing)} of {len(tasks)} tasks have no result. Post every task "
-                "before the client starts, and wait for the client (its report, then a "
-                "join with a timeout) before reading board.results()."
-            )
+    missing = [t for t in tasks if t not in result]
+    if missing:
+        return not_yet(
+            f"{len(missing)} of {len(tasks)} tasks have no result. Post every task "
+            "before the client starts, and wait for the client (its report, then a "
+            "join with a timeout) before reading board.results()."
+        )
+    if any(result[t] != len(t.split()) for t in tasks):
         return not_yet(
             "every task has a result, but not the right one: the result of a task is "
             "its number of words, as board_client computes it."
         )
-    if leftovers:
+    return None
+
+
+@plain_checker
+def check_run_board(run_board: Callable[[list[str], bytes], Any]) -> Feedback:
+    """Call ``run_board(tasks, authkey)`` and check the results, the processes and the cleanup.
+
+    Correct when it returns ``{task: number of words}`` for every task, a
+    ``BoardManager`` server process and a client process running
+    ``board_client`` were started (the client exited with 0: it connected
+    with the key and did the tasks), and nothing was left running.
+    """
+    if not callable(run_board):
+        return not_yet("pass your function itself: check_run_board(run_board).")
+    tasks = list(_TASKS)
+    attempt = run_attempt(run_board, tasks, b"exercise-3-key")
+    problem = (
+        first_problem(attempt, what="run_board", leftovers=False)
+        or _results_problem(attempt.result, tasks)
+        or _ipc_problem(attempt)
+    )
+    if problem is not None:
+        return problem
+    if attempt.leftover:
         return not_yet(
-            f"the results are right, but {len(leftovers)} process(es) were still running "
-            "after run_board returned. Shut the manager down (server.shutdown(), in a "
-            "finally: block) and join the client."
+            f"the results are right, but {len(attempt.leftover)} process(es) were still "
+            "running after run_board returned (now stopped). Shut the manager down "
+            "(server.shutdown(), in a finally: block) and join the client."
         )
     return correct(
-        f"{len(tasks)} tasks done by a client that proved it knows the key, and the "
-        "server is shut down."
+        f"a BoardManager server process served the board, and a client process ran "
+        f"board_client, connected with the key and did all {len(tasks)} tasks (exit "
+        "code 0); the server was shut down before run_board returned."
     )

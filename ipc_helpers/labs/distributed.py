@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 from distributed import Client
 
 from ..distributed import flow, memory
-from ..distributed.cluster import bounded_call
+from ..distributed.cluster import scheduler_identity
 from ..validation import check_int, check_timeout, check_type
 from . import style
 from .panel import make_panel, slider
@@ -91,8 +91,8 @@ class ThroughputResult:
         """A short text summary (the numbers change from run to run)."""
         limit = "no limit" if not self.in_flight else f"at most {self.in_flight} in flight"
         out = [
-            f"{self.tasks} tasks of {self.task_ms} ms, {self.payload_kib} KiB each, {limit}; "
-            f"{self.workers} worker processes on a machine with {self.cpus} CPUs"
+            f"{self.tasks} tasks of {self.task_ms} ms, {self.payload_kib} KiB each, {limit}",
+            f"{self.workers} worker processes, on a machine with {self.cpus} CPUs",
         ]
         for r in self.runs:
             out.append(
@@ -141,7 +141,7 @@ def run_throughput_lab(
     check_type("client", client, Client)
     _check_settings(tasks, task_ms, payload_kib, in_flight)
     timeout = check_timeout("timeout", timeout)
-    workers = len(bounded_call(lambda: client.scheduler_info(n_workers=-1)["workers"], timeout))
+    workers = len(scheduler_identity(client, timeout)["workers"])
     if workers == 0:
         raise RuntimeError("the cluster has no workers: is it still running?")
     args = (tasks, payload_kib * 1024, task_ms / 1000)

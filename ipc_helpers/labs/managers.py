@@ -1,4 +1,4 @@
-"""Lab of notebook 04: lost updates on a manager dict, beside a shared ``Value``.
+"""Lab and plots of notebook 04: lost updates on a manager dict, beside a shared ``Value``.
 
 ``run_counter_lab`` starts ``processes`` workers that each add one to a
 counter ``increments`` times, first on a manager dict (two round trips per
@@ -6,24 +6,35 @@ addition), then on a shared-memory ``Value``, with or without a lock. It
 returns the final counts and the times; ``plot_counter_lab`` draws them and
 ``counter_panel`` wraps both in a control panel.
 
-``plot_race`` and ``plot_costs`` draw the notebook's other measurements.
+``plot_dict_race`` and ``plot_costs`` draw the notebook's other measurements.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from ..cleanup import stop
-from ..managers import Costs, RaceResult, count_in_dict, count_in_value
+from ..capture import capture_stderr, interrupts_deferred
+from ..cleanup import track
+from ..managers import (
+    Costs,
+    DictRace,
+    count_in_dict,
+    count_in_value,
+    start_workers,
+    wait_for,
+)
 from ..validation import check_int, check_timeout, check_type
-from .panel import make_panel
+from . import style
+from .panel import checkbox, make_panel, slider
+
+MECHANISM_OF = {"manager dict": "Manager", "shared Value": "SharedMemory"}
 
 
 @dataclass
@@ -50,21 +61,39 @@ class CounterLabResult:
         return self.expected - counts[kind]
 
 
-def _timed_run(target: Any, args_for: Any, processes: int, timeout: float) -> float:
+def _release(start: Any, workers: list[Any], deadline: float) -> None:
+    """Wait (in short slices) until every worker waits at ``start``, then release them."""
+    while start.n_waiting < len(workers):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the workers did not get ready in time (is the machine busy?)")
+        ended = [w for w in workers if not w.is_alive()]
+        if ended:
+            raise RuntimeError(f"a worker ended before counting (exit code {ended[0].exitcode})")
+        time.sleep(0.005)
+    with interrupts_deferred():
+        start.wait(5)  # the last party: returns at once
+
+
+def _timed_run(
+    worker: Callable[..., Any],
+    args_for: Callable[[Any], tuple[Any, ...]],
+    processes: int,
+    deadline: float,
+) -> float:
     """Start ``processes`` workers behind one barrier; return the seconds they counted for."""
     start = mp.Barrier(processes + 1)
-    workers = [mp.Process(target=target, args=args_for(start)) for _ in range(processes)]
-    for w in workers:
-        w.start()
-    try:
-        start.wait(timeout)  # every worker is ready: the clock starts now
-        began = time.perf_counter()
-        codes = stop(workers, timeout=timeout)
-        seconds = time.perf_counter() - began
-    finally:
-        stop(workers, timeout=1.0)
+    with capture_stderr() as captured, track():  # Interrupt: the workers are stopped
+        workers = start_workers(worker, [args_for(start)] * processes)
+        try:
+            _release(start, workers, deadline)
+            began = time.perf_counter()
+            codes = wait_for(workers, deadline)
+            seconds = time.perf_counter() - began
+        finally:
+            start.abort()  # a worker still at the barrier leaves at once
     if any(code != 0 for code in codes):
-        raise RuntimeError(f"a worker failed (exit codes {codes})")
+        said = captured.last_exception() or "no message"
+        raise RuntimeError(f"a worker failed (exit codes {codes}; {said})")
     return seconds
 
 
@@ -78,26 +107,24 @@ def run_counter_lab(
 
     One manager is started for the run and shut down before this returns.
     The workers of each counter start together (a ``Barrier``), so the times
-    measure the counting, not the process start-up. Every wait is bounded by
-    ``timeout`` seconds.
+    measure the counting, not the process start-up. The whole run is bounded
+    by ``timeout`` seconds; on Kernel → Interrupt its processes are stopped.
     """
     processes = check_int("processes", processes, minimum=1, maximum=16)
     increments = check_int("increments", increments, minimum=1, maximum=20_000)
     check_type("use_lock", use_lock, bool)
     timeout = check_timeout("timeout", timeout)
+    deadline = time.monotonic() + timeout
     with mp.Manager() as manager:
         d = manager.dict()
         lock = manager.Lock() if use_lock else None
         manager_seconds = _timed_run(
-            count_in_dict, lambda start: (d, increments, start, lock, timeout), processes, timeout
+            count_in_dict, lambda start: (d, increments, start, lock), processes, deadline
         )
         manager_count = d.get("count", 0)
     value = mp.Value("i", 0)
     value_seconds = _timed_run(
-        count_in_value,
-        lambda start: (value, increments, start, use_lock, timeout),
-        processes,
-        timeout,
+        count_in_value, lambda start: (value, increments, start, use_lock), processes, deadline
     )
     return CounterLabResult(
         processes,
@@ -111,36 +138,40 @@ def run_counter_lab(
 
 
 def plot_counter_lab(result: CounterLabResult) -> plt.Figure:
-    """Two bar charts: the final counts against the expected one, and the times."""
+    """Two panels: the final counts against the expected one, and the counting times in ms."""
     check_type("result", result, CounterLabResult)
-    names = ["manager dict", "shared Value"]
+    names = list(MECHANISM_OF)
     counts = [result.manager_count, result.value_count]
-    seconds = [result.manager_seconds, result.value_seconds]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
-    bars = left.bar(names, counts, color=["tab:orange", "tab:blue"])
-    left.axhline(result.expected, color="black", linestyle="--", label="expected")
-    left.bar_label(bars, [f"{c} ({result.expected - c} lost)" for c in counts])
-    left.set_ylim(0, result.expected * 1.2)
-    left.set_ylabel("final count")
-    left.legend(loc="lower right")
-    timed = right.bar(names, seconds, color=["tab:orange", "tab:blue"])
-    right.bar_label(timed, [f"{1000 * s:.1f} ms" for s in seconds])
-    right.set_ylim(0, max(seconds) * 1.2)
-    right.set_ylabel("seconds")
-    lock = "with a lock" if result.use_lock else "without a lock"
-    fig.suptitle(f"{result.processes} processes x {result.increments} increments, {lock}")
-    fig.tight_layout()
+    millis = [1000 * result.manager_seconds, 1000 * result.value_seconds]
+    with style.context():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.6))
+        for name, count in zip(names, counts, strict=True):
+            bars = left.bar(name, count, **style.outcome_bar(ok=count == result.expected))
+            left.bar_label(bars, [f"{count:,} ({result.expected - count:,} lost)"])
+        expected = left.axhline(result.expected, color=style.role("reference").line, linestyle="--")
+        style.label_line(left, expected, f"expected {result.expected:,}", at=0.0)
+        left.set_ylim(0, result.expected * 1.3)
+        left.set_ylabel("final count")
+        left.set_title("Final count (hatched: updates lost)")
+        timed = right.bar(
+            names, millis, color=[style.mechanism(MECHANISM_OF[n])["color"] for n in names]
+        )
+        right.bar_label(timed, [f"{ms:,.1f} ms" for ms in millis])
+        right.set_ylim(0, max(millis) * 1.25)
+        right.set_ylabel("time to count (ms)")
+        right.set_title("Time to count")
+        lock = "with a lock" if result.use_lock else "without a lock"
+        fig.suptitle(f"{result.processes} processes × {result.increments:,} increments, {lock}")
+        fig.tight_layout()
     return fig
 
 
 def counter_panel() -> widgets.VBox:
     """The lab's control panel: processes, increments, lock on/off, Run."""
     controls = {
-        "processes": widgets.IntSlider(value=4, min=1, max=8, description="processes"),
-        "increments": widgets.IntSlider(
-            value=500, min=100, max=5000, step=100, description="increments"
-        ),
-        "use_lock": widgets.Checkbox(value=False, description="use a lock"),
+        "processes": slider("processes", 4, 1, 8),
+        "increments": slider("increments", 500, 100, 5000, step=100),
+        "use_lock": checkbox("use a lock"),
     }
     return make_panel(
         "Lost updates: a manager dict beside a shared Value",
@@ -149,44 +180,75 @@ def counter_panel() -> widgets.VBox:
     )
 
 
-def plot_race(results: Sequence[RaceResult]) -> plt.Figure:
-    """Wrong rounds and lost increments per round, for each number of processes."""
-    results = list(results)
-    if not results:
-        raise ValueError("results must hold at least one RaceResult")
-    for i, r in enumerate(results):
-        check_type(f"results[{i}]", r, RaceResult)
-    labels = [str(r.processes) for r in results]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-    left.bar(labels, [100 * r.wrong_rounds / r.rounds for r in results], color="tab:red")
-    left.set_xlabel("processes")
-    left.set_ylabel("wrong rounds (%)")
-    left.set_ylim(0, 105)
-    right.bar(labels, [r.lost / r.rounds for r in results], color="tab:orange")
-    right.set_xlabel("processes")
-    right.set_ylabel("increments lost per round")
-    fig.suptitle("The article's counter, replayed: d['count'] = d.get('count', 0) + 1")
-    fig.tight_layout()
+def plot_dict_race(races: Sequence[DictRace]) -> plt.Figure:
+    """Per number of processes: the share of wrong rounds, and increments lost per round."""
+    races = list(races)
+    if not races:
+        raise ValueError("races must hold at least one DictRace")
+    for i, r in enumerate(races):
+        check_type(f"races[{i}]", r, DictRace)
+    labels = [str(r.processes) for r in races]
+    wrong = [100 * r.wrong_rounds / r.rounds for r in races]
+    lost = [r.lost / r.rounds for r in races]
+    with style.context():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.4))
+        bars = left.bar(labels, wrong, **style.outcome_bar(ok=False))
+        left.bar_label(bars, [f"{w:.0f}%" for w in wrong])
+        left.set_ylim(0, 115)
+        left.set_xlabel("processes")
+        left.set_ylabel("rounds (%)")
+        left.set_title("Rounds that lost at least one update")
+        bars = right.bar(labels, lost, **style.outcome_bar(ok=False))
+        right.bar_label(bars, [f"{x:.1f}" for x in lost])
+        right.set_ylim(0, max(max(lost), 1) * 1.25)
+        right.set_xlabel("processes")
+        right.set_ylabel("increments lost per round")
+        right.set_title("Increments lost per round")
+        fig.tight_layout()
     return fig
 
 
 def _microseconds(value: float) -> str:
-    return f"{value:.0f} µs" if value >= 10 else f"{value:.2g} µs"
+    return f"{value:,.0f} µs" if value >= 10 else f"{value:.2g} µs"
 
 
 def plot_costs(costs: Costs) -> plt.Figure:
-    """Horizontal bars of microseconds per operation, on a log scale."""
+    """Horizontal bars of microseconds per operation, on a log scale.
+
+    Manager operations in the Manager colour, hatched; shared memory in the
+    SharedMemory colour; the plain dict (no IPC) in grey.
+    """
     check_type("costs", costs, Costs)
     micro = costs.microseconds()
     if not micro:
         raise ValueError("costs holds no measurement")
-    fig, ax = plt.subplots(figsize=(8, 2.8))
     names = list(micro)
-    bars = ax.barh(names, [micro[n] for n in names], color="tab:purple")
-    ax.bar_label(bars, [_microseconds(micro[n]) for n in names], padding=3)
-    ax.set_xscale("log")
-    ax.set_xlabel("microseconds per operation (log scale)")
-    ax.invert_yaxis()
-    ax.set_xlim(right=max(micro.values()) * 20)
-    fig.tight_layout()
+
+    def look(name: str) -> dict[str, Any]:
+        if name.startswith("manager"):
+            return {"color": style.mechanism("Manager")["color"], "hatch": "..."}
+        if "Value" in name:
+            return {"color": style.mechanism("SharedMemory")["color"], "hatch": ""}
+        return {"color": style.role("reference").fill, "hatch": "", "edgecolor": "black"}
+
+    with style.context():
+        fig, ax = plt.subplots(figsize=(8.5, 3.0))
+        for i, name in enumerate(names):
+            ax.barh(i, micro[name], **{"edgecolor": "white", **look(name)})
+            ax.annotate(
+                _microseconds(micro[name]),
+                (micro[name], i),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=10,
+            )
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xscale("log")
+        ax.set_xlabel("microseconds per operation (log scale)")
+        ax.set_title("Time per operation: a manager call is a round trip")
+        ax.invert_yaxis()
+        ax.set_xlim(right=max(micro.values()) * 20)
+        ax.grid(axis="y", visible=False)
+        fig.tight_layout()
     return fig

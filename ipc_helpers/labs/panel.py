@@ -66,13 +66,30 @@ def _mark_selected(group: widgets.ToggleButtons) -> None:
     mark()
 
 
+class Panel(widgets.VBox):
+    """A lab panel: title, controls, Run button with its status line, output area.
+
+    The title is an ``<h3>``: it sits under the notebook's ``## N. Lab: …``
+    heading, and screen readers expect no level skipped. Its plain-text form
+    (what a notebook stores beside the widget, and what the tests compare) is
+    one stable line, ``Lab panel: <title>``.
+    """
+
+    def __init__(self, title: str, children: Sequence[widgets.Widget]) -> None:
+        super().__init__(children)
+        self._title = title
+
+    def __repr__(self) -> str:
+        return f"Lab panel: {self._title}"
+
+
 def make_panel(
     title: str,
     controls: Mapping[str, widgets.ValueWidget],
     run: Callable[..., Any],
     *,
     button_label: str = "Run",
-) -> widgets.VBox:
+) -> Panel:
     """Build a panel: ``title``, the ``controls``, a button and an output area.
 
     When the button is pressed, ``run(**values)`` is called with each control's
@@ -112,10 +129,10 @@ def make_panel(
                 button.disabled = False
 
     button.on_click(on_click)
-    header = widgets.HTML(value=f"<h4>{html.escape(title)}</h4>")
+    header = widgets.HTML(value=f"<h3>{html.escape(title)}</h3>")  # the lab section is an h2
     label_em = _label_width_em(list(controls.values()))
     rows = [_lay_out(control, label_em) for control in controls.values()]
-    return widgets.VBox([header, *rows, widgets.HBox([button, status]), output])
+    return Panel(title, [header, *rows, widgets.HBox([button, status]), output])
 
 
 def press(panel: widgets.VBox) -> widgets.Output:

@@ -144,7 +144,7 @@ CELL_REPORT = """
 """
 
 #: Find the lab panels (built by ipc_helpers.labs.panel.make_panel) and tag them.
-#: A panel is a VBox: an HTML <h4> title, the controls, an HBox with the Run
+#: A panel is a VBox: an HTML <h3> title, the controls, an HBox with the Run
 #: button and a status line, then an Output. Returns [{title, controls}].
 MARK_PANELS = """
 () => {
@@ -152,7 +152,7 @@ MARK_PANELS = """
     '.jp-NotebookPanel .jp-Cell-outputArea .widget-vbox')).filter((box) => {
       const kids = Array.from(box.children);
       const n = kids.length;
-      return n >= 4 && kids[0].matches('.widget-html') && kids[0].querySelector('h4') &&
+      return n >= 4 && kids[0].matches('.widget-html') && kids[0].querySelector('h3') &&
         kids[n - 1].matches('.widget-output') && kids[n - 2].matches('.widget-hbox') &&
         kids[n - 2].querySelector(':scope > button.widget-button');
     });

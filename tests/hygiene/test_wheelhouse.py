@@ -1,59 +1,62 @@
-"""The offline classroom: ``make wheelhouse``, then the set-up with no network.
+"""The learner wheelhouse (``make wheelhouse``): course packages only, one set per Python.
 
-The last test is the real proof: it fills a wheelhouse (this needs the package
-index), copies the project to a temporary folder and runs the Makefile's own
-set-up there with ``WHEELHOUSE=...``, in a network namespace with no network
-where the machine allows it, and with pip's configuration files ignored, so
-that nothing but the wheelhouse can serve a package.
-
-When the tests themselves run offline, ``make test WHEELHOUSE=wheelhouse``:
-make passes ``WHEELHOUSE`` on to the tests, and this test checks that
-wheelhouse instead of filling a new one, so it needs no network either.
+Quick tests check the commands and the mismatch message. The slow ones (marked
+in their names: ``offline``) use the wheelhouse of ``tests/hygiene/classroom.py``,
+built once and reused by later runs, and resolve the whole course lock from it
+for every supported Python on this machine, in a namespace with no network.
+The real install from it, notebooks run, is in ``test_learner_bundle.py``.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tools import wheelhouse
 
+from . import classroom
 from .conftest import ROOT
 
-PROJECT_FILES = ("Makefile", "requirements.txt", "requirements-dev.txt", "pyproject.toml")
+MAINTAINER_TOOLS = ("playwright", "repo2docker", "sphinx", "greenlet", "pytest_playwright")
 
 
 def make_dry_run(*variables: str, venv: Path) -> list[str]:
-    """The pip commands ``make`` would run to set up ``venv`` from scratch."""
+    """The set-up commands ``make`` would run for ``venv``, from scratch."""
     result = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-B", f"{venv}/.dev-installed",
+        ["make", "--no-print-directory", "-n", "-B", f"{venv}/.course-installed",
          f"VENV={venv}", *variables],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
         env={k: v for k, v in os.environ.items() if k != "WHEELHOUSE"},
     )  # fmt: skip
-    return [line for line in result.stdout.splitlines() if "pip install" in line]
+    return result.stdout.splitlines()
 
 
-def test_setup_uses_only_the_wheelhouse_when_asked(tmp_path: Path):
+def test_setup_checks_and_uses_only_the_wheelhouse_when_asked(tmp_path: Path):
     online = make_dry_run(venv=tmp_path / "venv")
     offline = make_dry_run(f"WHEELHOUSE={tmp_path}/wh", venv=tmp_path / "venv")
-    assert len(online) == len(offline) == 4  # pip, course, the package, test tools
-    assert not any("--no-index" in line for line in online)
-    assert all(f"--no-index --find-links {tmp_path}/wh" in line for line in offline)
+    installs = [line for line in offline if "pip install" in line]
+    assert len(installs) == 3  # pip, the course's lock, the package
+    assert all(f"--no-index --find-links {tmp_path}/wh" in line for line in installs)
+    assert not any("--no-index" in line or "--check" in line for line in online)
+    check = [
+        i for i, line in enumerate(offline) if f'wheelhouse.py --check "{tmp_path}/wh"' in line
+    ]
+    assert check and check[0] < offline.index(installs[0]), "the check must come first"
 
 
-def test_wheelhouse_covers_every_requirement_file_and_the_build():
-    command = wheelhouse.pip_command(Path("/wh"))
-    for name in wheelhouse.REQUIREMENT_FILES:
-        assert str(ROOT / name) in command
-    assert any(arg.startswith("setuptools") for arg in command)
-    assert "pip" in command
+def test_learner_wheelhouse_holds_the_course_lock_only():
+    command = wheelhouse.pip_command("python", Path("/wh"))
+    assert str(ROOT / "requirements.txt") in command
+    assert str(ROOT / "requirements-dev.txt") not in command
+    assert any(arg.startswith("setuptools") for arg in command) and "pip" in command
+    dev = wheelhouse.pip_command("python", Path("/wh"), dev=True)
+    assert str(ROOT / "requirements-dev.txt") in dev
+    lock = (ROOT / "requirements.txt").read_text(encoding="utf-8").lower()
+    assert not [t for t in MAINTAINER_TOOLS if f"\n{t}==" in lock]
 
 
 def test_build_requirements_are_read_from_pyproject(tmp_path: Path):
@@ -72,86 +75,93 @@ def test_build_requirements_are_read_from_pyproject(tmp_path: Path):
 @pytest.mark.parametrize("timeout", [0, -1, "60", True])
 def test_build_refuses_a_bad_timeout(timeout, tmp_path: Path):
     with pytest.raises(ValueError, match="timeout must be a positive number"):
-        wheelhouse.build(tmp_path / "wh", timeout=timeout)
+        wheelhouse.build(tmp_path / "wh", [sys.executable], timeout=timeout)
     assert not (tmp_path / "wh").exists()
 
 
-def offline_prefix() -> list[str]:
-    """``unshare --net`` (no network at all) where this machine allows it, else []."""
-    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
-        return []
-    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, timeout=30)
-    return ["unshare", "--net"] if probe.returncode == 0 else []
+def here() -> tuple[str, str]:
+    tag, where, _ = wheelhouse.kind_of(sys.executable)
+    return tag, where
 
 
-def offline_env() -> dict[str, str]:
-    """This environment without pip settings that could reach another package source."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
-    env["PIP_CONFIG_FILE"] = os.devnull  # no pip.conf: no extra index, no find-links
-    return env
+def fake_wheelhouse(folder: Path, *lines: str, wheels: tuple[str, ...] = ()) -> Path:
+    folder.mkdir()
+    if lines:
+        (folder / wheelhouse.MANIFEST).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in wheels:
+        (folder / name).write_bytes(b"")
+    return folder
 
 
-def copy_project(dest: Path) -> Path:
-    for name in PROJECT_FILES:
-        shutil.copy2(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "ipc_helpers", dest / "ipc_helpers",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
-    readme = ROOT / "README.md"  # pyproject.toml names it as the package's readme
-    if readme.exists():
-        shutil.copy2(readme, dest / "README.md")
-    else:
-        (dest / "README.md").write_text("placeholder\n", encoding="utf-8")
-    return dest
+def test_check_accepts_a_wheelhouse_made_for_this_python(tmp_path: Path):
+    tag, where = here()
+    folder = fake_wheelhouse(tmp_path / "wh", f"cp311 {where} (CPython 3.11.7)",
+                             f"{tag} {where} (CPython x)")  # fmt: skip
+    assert wheelhouse.mismatch(folder) is None
 
 
-def wheelhouse_under_test(tmp_path: Path) -> Path:
-    """The wheelhouse named by ``WHEELHOUSE`` (offline runs), else a fresh one."""
-    given = os.environ.get("WHEELHOUSE")
-    if given:
-        folder = Path(given) if Path(given).is_absolute() else ROOT / given
-        assert folder.is_dir(), f"WHEELHOUSE={given}: no such folder"
-        return folder
-    wheelhouse.build(tmp_path / "wheelhouse")
-    return tmp_path / "wheelhouse"
+def test_check_refuses_another_python_and_says_what_to_do(tmp_path: Path):
+    _, where = here()
+    folder = fake_wheelhouse(tmp_path / "wh", f"cp399 {where} (CPython 3.99.0)",
+                             "cp313 darwin-arm64 (CPython 3.13.1)")  # fmt: skip
+    message = wheelhouse.mismatch(folder)
+    assert message is not None
+    assert f"made for Python 3.13 on darwin-arm64; 3.99 on {where}" in message
+    assert f"this Python ({sys.executable})" in message
+    assert f"make lab PYTHON=python3.99 WHEELHOUSE={folder}" in message
+    assert "make wheelhouse" in message
 
 
-@pytest.fixture
-def scratch(tmp_path: Path):
-    """``tmp_path``, emptied afterwards: the wheelhouse and the venv take ~600 MB."""
-    yield tmp_path
-    for child in tmp_path.iterdir():
-        shutil.rmtree(child, ignore_errors=True)
+def test_check_judges_a_handmade_folder_by_its_wheels(tmp_path: Path):
+    tag, _ = here()
+    other = fake_wheelhouse(tmp_path / "other", wheels=("numpy-2-cp399-cp399-linux.whl",))
+    assert "made for Python 3.99" in (wheelhouse.mismatch(other) or "")
+    fits = fake_wheelhouse(tmp_path / "fits", wheels=(f"numpy-2-{tag}-{tag}-linux.whl",))
+    assert wheelhouse.mismatch(fits) is None
+    assert "no such folder" in (wheelhouse.mismatch(tmp_path / "nowhere") or "")
 
 
-def test_install_from_the_wheelhouse_with_no_network(scratch: Path):
-    tmp_path = scratch
-    started = time.monotonic()
-    folder = wheelhouse_under_test(tmp_path)
-    assert any(w.name.startswith("setuptools-") for w in folder.glob("*.whl"))
-    collected = time.monotonic() - started
-
-    (tmp_path / "project").mkdir()
-    project = copy_project(tmp_path / "project")
-    prefix = offline_prefix()
-    setup = subprocess.run(
-        [*prefix, "make", "--no-print-directory", "-C", str(project), ".venv/.dev-installed",
-         f"WHEELHOUSE={folder}", f"PYTHON={sys.executable}"],
-        env=offline_env(), capture_output=True, text=True, timeout=600,
+def test_check_runs_on_the_standard_library_alone(tmp_path: Path):
+    """``make lab`` runs it with the learner's Python, before any package is installed."""
+    folder = fake_wheelhouse(tmp_path / "wh", "cp399 nowhere-x (CPython 3.99.0)")
+    result = subprocess.run(
+        [classroom.base_python(), "-I", "-S", str(ROOT / "tools" / "wheelhouse.py"),
+         "--check", str(folder)],
+        capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert setup.returncode == 0, setup.stdout[-4000:] + setup.stderr[-4000:]
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("error: the wheelhouse") and "Traceback" not in result.stderr
 
-    python = project / ".venv" / "bin" / "python"
-    check = subprocess.run(
-        [str(python), "-c",
-         "import ipc_helpers, ipywidgets, jupyterlab, matplotlib, nbval, numpy, psutil, pytest;"
-         "print(ipc_helpers.__file__)"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+
+# -- slow: the real wheelhouse, every supported Python, no network --------------------------
+
+
+def test_offline_wheelhouse_fits_every_supported_python_here():
+    folder = classroom.learner_wheelhouse()
+    kinds = wheelhouse.kinds_in(folder)
+    for python in classroom.supported_pythons():
+        assert wheelhouse.kind_of(python)[:2] in kinds, f"{python}: not in {folder}"
+    names = [w.name.lower() for w in folder.glob("*.whl")]
+    assert not [n for n in names if n.startswith(MAINTAINER_TOOLS)], "maintainer tools in it"
+
+
+@pytest.mark.parametrize("version", wheelhouse.SUPPORTED)
+def test_offline_install_resolves_for(version: str):
+    """pip of that Python resolves the whole lock from the wheelhouse, with no network."""
+    found = [
+        p for p in classroom.supported_pythons() if wheelhouse.kind_of(p)[2].startswith(version)
+    ]
+    if not found:
+        pytest.skip(f"Python {version} is not installed on this machine")
+    folder = classroom.learner_wheelhouse()
+    check = subprocess.run([found[0], str(ROOT / "tools" / "wheelhouse.py"), "--check",
+                            str(folder)], capture_output=True, text=True, timeout=60)  # fmt: skip
     assert check.returncode == 0, check.stderr
-    assert Path(check.stdout.strip()).is_relative_to(project), check.stdout
-    consistent = subprocess.run([str(python), "-m", "pip", "check"], env=offline_env(),
-                                capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert consistent.returncode == 0, consistent.stdout + consistent.stderr
-    print(f"wheelhouse collected in {collected:.0f} s; offline set-up "
-          f"({'in a namespace with no network' if prefix else 'index disabled'}) in "
-          f"{time.monotonic() - started - collected:.0f} s")  # fmt: skip
+    resolve = subprocess.run(
+        [*classroom.offline_prefix(), found[0], "-m", "pip", "install", "--dry-run",
+         "--ignore-installed", "--no-index", "--find-links", str(folder),
+         "-r", str(ROOT / "requirements.txt"), "setuptools", "pip"],
+        capture_output=True, text=True, timeout=300, env=classroom.offline_env(),
+    )  # fmt: skip
+    assert resolve.returncode == 0, resolve.stdout[-3000:] + resolve.stderr[-3000:]
+    assert "numpy-" in resolve.stdout and "jupyterlab-" in resolve.stdout

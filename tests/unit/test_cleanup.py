@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
+import threading
 import time
 
 import pytest
 
-from ipc_helpers.cleanup import ipc_entries, live_children, nothing_left_running, stop
+from ipc_helpers.cleanup import (
+    _join_all,
+    _uninterrupted,
+    ipc_entries,
+    live_children,
+    nothing_left_running,
+    stop,
+    track,
+)
 
 
 def test_stop_joins_finished_processes():
@@ -67,3 +77,56 @@ def test_nothing_left_running_says_so_or_stops_what_is_left(monkeypatch):
     ):
         nothing_left_running()
     stop([q], timeout=0.1)
+
+
+class EndsBetweenTwoLooks:
+    """A process that is alive at the first look and gone at the next (B's race)."""
+
+    pid = 1
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    def is_alive(self) -> bool:
+        self.looks += 1
+        return self.looks == 1
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+
+def test_a_process_ending_between_two_looks_is_no_error():
+    _join_all([EndsBetweenTwoLooks()], time.monotonic() + 1)  # was: StopIteration
+
+
+def interrupt_in(seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+def test_cleanup_is_not_cut_short_and_the_interrupt_is_raised_after_it():
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        done = []
+        timer = interrupt_in(0.1)
+        assert _uninterrupted(lambda: (time.sleep(0.5), done.append(1))) is True
+        assert done == [1]
+        timer.join()
+        p = mp.Process(target=time.sleep, args=(60,))
+        with pytest.raises(KeyboardInterrupt), track(grace=0.5) as started:
+            p.start()
+            timer = interrupt_in(0.3)
+            started._finish = _slow(started._finish)  # the interrupt lands during the cleanup
+        timer.join()
+        assert not p.is_alive() and started.leftover  # stopped, then the interrupt was raised
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _slow(finish):
+    def slowly(grace: float) -> None:
+        time.sleep(0.5)
+        finish(grace)
+
+    return slowly

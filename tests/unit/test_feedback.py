@@ -19,6 +19,7 @@ from ipc_helpers.exercises.feedback import (
     INTERRUPTED,
     NOT_YET,
     STATUSES,
+    Attempt,
     Feedback,
     RecordingContext,
     correct,
@@ -510,6 +511,48 @@ def test_interrupt_at_any_moment_answers_interrupted_within_5_s(delay):
     assert fb.message.startswith("you stopped the check.")
     time.sleep(1.0)  # the attempt's thread may go on: what it starts late is stopped too
     assert mp.active_children() == []
+
+
+def die_of_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def child_dies_of_sigint() -> None:
+    """What a check sees when the interrupt reached its children but not the kernel."""
+    p = mp.Process(target=die_of_sigint)
+    p.start()
+    p.join(10)
+
+
+@plain_checker
+def check_a_learner_function(func) -> Feedback:
+    attempt = run_attempt(func)
+    return first_problem(attempt, what="f") or correct("judged")
+
+
+def test_a_child_that_died_of_sigint_means_interrupted_not_judged():
+    assert check_a_learner_function(child_dies_of_sigint).status == INTERRUPTED
+    with pytest.raises(KeyboardInterrupt):
+        run_attempt(child_dies_of_sigint)
+
+
+def test_a_keyboard_interrupt_traceback_of_a_child_means_interrupted():
+    attempt_like = Attempt(stderr="Process Process-2:\nTraceback ...\nKeyboardInterrupt\n")
+    assert attempt_like.interrupted()
+    assert Attempt(error=KeyboardInterrupt()).interrupted()
+    assert not Attempt(stderr="ValueError: KeyboardInterrupt is not here\n").interrupted()
+
+
+def test_ignored_processes_are_neither_recorded_nor_stopped():
+    def not_mine(record) -> bool:
+        return record.target == "sleep"
+
+    attempt = run_attempt(one_forgotten_process, ignore=not_mine)
+    assert attempt.processes == [] and attempt.leftover == []
+    (survivor,) = mp.active_children()
+    assert survivor.is_alive()
+    stop([survivor], timeout=0.1)
 
 
 # --- kept for old callers ---------------------------------------------------------

@@ -10,8 +10,9 @@ import matplotlib.pyplot as plt
 import pytest
 
 from ipc_helpers.labs import managers as lab
+from ipc_helpers.labs import style
 from ipc_helpers.labs.panel import press
-from ipc_helpers.managers import Costs, RaceResult
+from ipc_helpers.managers import Costs, DictRace
 
 matplotlib.use("Agg")
 
@@ -58,36 +59,46 @@ def test_run_counter_lab_rejects_bad_input(kwargs, error, word):
     assert mp.active_children() == []
 
 
-def test_plot_counter_lab_draws_counts_and_times():
+def test_plot_counter_lab_draws_counts_and_times_in_one_unit():
     fig = lab.plot_counter_lab(lab.CounterLabResult(2, 10, False, 15, 20, 0.2, 0.01))
     left, right = fig.axes
     assert [p.get_height() for p in left.patches] == [15, 20]
-    assert left.get_lines()[0].get_ydata()[0] == 20  # the expected count
-    assert [p.get_height() for p in right.patches] == [0.2, 0.01]
+    assert [p.get_hatch() for p in left.patches] == [style.LOST_HATCH, ""]  # not colour alone
+    assert left.get_lines()[0].get_ydata()[0] == 20  # the expected count, labelled on the line
+    assert any(t.get_text() == "expected 20" for t in left.texts)
+    assert left.get_legend() is None and right.get_legend() is None  # nothing on the data
+    assert [p.get_height() for p in right.patches] == pytest.approx([200.0, 10.0])  # ms
+    assert "(ms)" in right.get_ylabel()
+    assert [t.get_text() for t in right.texts] == ["200.0 ms", "10.0 ms"]
+    assert left.get_title() and right.get_title()
     assert "without a lock" in fig._suptitle.get_text()
     plt.close("all")
     with pytest.raises(TypeError, match="result"):
         lab.plot_counter_lab({"manager_count": 1})
 
 
-def test_plot_race_draws_one_bar_per_process_count():
-    results = [RaceResult(2, [2, 1], False), RaceResult(4, [1, 2], False)]
-    fig = lab.plot_race(results)
+def test_plot_dict_race_draws_one_bar_per_process_count():
+    races = [DictRace(2, [2, 1], "no lock"), DictRace(4, [1, 2], "no lock")]
+    fig = lab.plot_dict_race(races)
     left, right = fig.axes
     assert [p.get_height() for p in left.patches] == [50.0, 100.0]
     assert [p.get_height() for p in right.patches] == [0.5, 2.5]
+    assert all(p.get_hatch() == style.LOST_HATCH for p in left.patches + right.patches)
+    assert left.get_title() == "Rounds that lost at least one update"
     plt.close("all")
-    with pytest.raises(ValueError, match="results"):
-        lab.plot_race([])
-    with pytest.raises(TypeError, match=r"results\[0\]"):
-        lab.plot_race([3])
+    with pytest.raises(ValueError, match="races"):
+        lab.plot_dict_race([])
+    with pytest.raises(TypeError, match=r"races\[0\]"):
+        lab.plot_dict_race([3])
 
 
 def test_plot_costs_draws_every_operation():
-    costs = Costs({"a": 1e-6, "b": 1e-4})
+    costs = Costs({"plain dict d[k] = v": 1e-7, "manager d[k] = v": 1e-4})
     fig = lab.plot_costs(costs)
-    widths = [p.get_width() for p in fig.axes[0].patches]
-    assert widths == pytest.approx([1.0, 100.0])
+    ax = fig.axes[0]
+    assert [p.get_width() for p in ax.patches] == pytest.approx([0.1, 100.0])
+    assert [p.get_hatch() or "" for p in ax.patches] == ["", "..."]
+    assert [t.get_text() for t in ax.texts] == ["0.1 µs", "100 µs"]
     plt.close("all")
     with pytest.raises(ValueError, match="no measurement"):
         lab.plot_costs(Costs())

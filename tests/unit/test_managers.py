@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
+import time
+from multiprocessing.managers import SyncManager
 
 import pytest
 
 from ipc_helpers import managers as m
-from ipc_helpers.cleanup import stop
+from ipc_helpers.capture import capture_stderr
+from ipc_helpers.cleanup import stop, track
+
+
+def report_sigint_handler(report):
+    """Child: report whether Ctrl-C is ignored here."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    report.send("ignored" if ignored else "not ignored")
+    report.close()
 
 
 @pytest.fixture(scope="module")
@@ -16,24 +27,13 @@ def manager():
         yield running
 
 
-def test_add_one_and_locked_version_count_in_one_process(manager):
+def test_increment_count_and_locked_version_count_in_one_process(manager):
     d, lock = manager.dict(), manager.Lock()
-    m.add_one(d)
-    m.add_one_locked(d, lock)
+    m.increment_count(d)
+    m.increment_count_locked(d, lock)
     assert d["count"] == 2
-    assert lock.acquire(timeout=1)  # released by add_one_locked
+    assert lock.acquire(timeout=1)  # released by increment_count_locked
     lock.release()
-
-
-def test_add_one_locked_gives_up_on_a_held_lock(manager):
-    d, lock = manager.dict(), manager.Lock()
-    assert lock.acquire(timeout=1)
-    try:
-        with pytest.raises(TimeoutError, match="no lock"):
-            m.add_one_locked(d, lock, timeout=0.2)
-    finally:
-        lock.release()
-    assert "count" not in d
 
 
 def workers_alive() -> list:
@@ -42,24 +42,32 @@ def workers_alive() -> list:
 
 
 def test_race_without_lock_loses_updates(manager):
-    result = m.run_race(manager, 4, rounds=20)
+    result = m.run_dict_race(manager, 4, rounds=20)
     assert result.rounds == 20 and result.processes == 4
     assert all(1 <= c <= 4 for c in result.counts)
     assert result.wrong_rounds > 0 and result.lost > 0  # 4 x 20 collisions: never all lucky
     assert workers_alive() == []
 
 
-def test_race_with_lock_is_always_right(manager):
-    result = m.run_race(manager, 4, rounds=10, use_lock=True)
+def test_race_with_one_shared_lock_is_always_right(manager):
+    result = m.run_dict_race(manager, 4, rounds=10, locking="one shared lock")
     assert result.counts == [4] * 10
     assert (result.wrong_rounds, result.lost) == (0, 0)
-    assert str(result) == "4 processes, with a lock: 0 of 10 rounds wrong, 0 of 40 increments lost"
+    assert str(result) == (
+        "4 processes, one shared lock: 0 of 10 rounds wrong, 0 of 40 increments lost"
+    )
+
+
+def test_race_with_a_lock_each_protects_nothing(manager):
+    result = m.run_dict_race(manager, 4, rounds=20, locking="a lock each")
+    assert result.wrong_rounds > 0 and result.lost > 0
+    assert workers_alive() == []
 
 
 def test_race_result_arithmetic():
-    result = m.RaceResult(3, [3, 2, 1], use_lock=False)
+    result = m.DictRace(3, [3, 2, 1], locking="no lock")
     assert (result.rounds, result.wrong_rounds, result.lost) == (3, 2, 3)
-    assert "2 of 3 rounds wrong, 3 of 9 increments lost" in str(result)
+    assert "no lock: 2 of 3 rounds wrong, 3 of 9 increments lost" in str(result)
 
 
 @pytest.mark.parametrize(
@@ -69,22 +77,55 @@ def test_race_result_arithmetic():
         ({"processes": 33}, ValueError, "processes"),
         ({"processes": "4"}, TypeError, "processes"),
         ({"processes": 2, "rounds": 0}, ValueError, "rounds"),
-        ({"processes": 2, "use_lock": 1}, TypeError, "use_lock"),
+        ({"processes": 2, "locking": "a lock"}, ValueError, "locking"),
         ({"processes": 2, "timeout": None}, TypeError, "timeout"),
     ],
 )
-def test_run_race_rejects_bad_input(manager, kwargs, error, word):
+def test_run_dict_race_rejects_bad_input(manager, kwargs, error, word):
     with pytest.raises(error, match=word):
-        m.run_race(manager, **kwargs)
+        m.run_dict_race(manager, **kwargs)
 
 
-def test_run_race_needs_a_running_sync_manager():
+def test_run_dict_race_needs_a_running_sync_manager():
     with pytest.raises(TypeError, match="manager"):
-        m.run_race({}, 2)
+        m.run_dict_race({}, 2)
     stopped = mp.Manager()
     stopped.shutdown()
     with pytest.raises(ValueError, match="running"):
-        m.run_race(stopped, 2)
+        m.run_dict_race(stopped, 2)
+
+
+def test_start_workers_names_the_worker_and_ignores_ctrl_c():
+    receive, send = mp.Pipe(duplex=False)
+    with track() as started:
+        (child,) = m.start_workers(report_sigint_handler, [(send,)])
+        send.close()
+        assert receive.poll(10) and receive.recv() == "ignored"
+        assert m.wait_for([child], time.monotonic() + 10) == [0]
+    (record,) = started.processes
+    assert (record.target, record.module) == ("report_sigint_handler", __name__)
+
+
+def test_wait_for_bounds_the_wait(manager):
+    d, barrier = manager.dict(), manager.Barrier(2)  # referenced until the worker ends
+    workers = m.start_workers(m.dict_race_rounds, [(d, barrier, 1)])
+    with pytest.raises(TimeoutError, match="did not finish in time"):
+        m.wait_for(workers, time.monotonic() + 0.3)  # a party of 2, only 1 comes
+    stop(workers, timeout=1)
+
+
+def test_wait_for_calls_on_failure_when_a_worker_fails(manager):
+    d, barrier, aborted = manager.dict(), manager.Barrier(2), []
+
+    def abort() -> None:
+        aborted.append(1)
+        barrier.abort()  # the waiting worker raises BrokenBarrierError at once
+
+    with capture_stderr():  # the children's tracebacks (fork, spawn)
+        waiting = m.start_workers(m.dict_race_rounds, [(d, barrier, 1)])
+        failing = m.start_workers(m.increment_count, [(None,)])  # AttributeError: exit code 1
+        codes = m.wait_for(waiting + failing, time.monotonic() + 10, on_failure=abort)
+    assert codes == [1, 1] and aborted == [1]  # without abort() the worker waits 30 s
 
 
 def test_count_workers_in_one_process(manager):
@@ -109,13 +150,6 @@ def test_tour_types_uses_every_proxy(manager):
     assert inbox.get(timeout=1) == "worker 3: done"
 
 
-def test_tour_types_does_not_wait_forever_for_go_home(manager):
-    args = [manager.dict(), manager.list(), manager.Namespace(), manager.Value("i", 0)]
-    args += [manager.Lock(), manager.Queue(), manager.Event(), manager.Barrier(1)]
-    with pytest.raises(TimeoutError, match="go_home"):
-        m.tour_types(1, *args, timeout=0.2)
-
-
 def test_peek_namespace_reports_what_a_child_sees(manager):
     ns, ready = manager.Namespace(), manager.Event()
     receive, send = mp.Pipe(duplex=False)
@@ -130,10 +164,33 @@ def test_peek_namespace_reports_what_a_child_sees(manager):
     assert stop([child], timeout=5) == [0]
 
 
-def test_peek_namespace_does_not_wait_forever(manager):
-    receive, send = mp.Pipe(duplex=False)
-    with pytest.raises(TimeoutError, match="ready"):
-        m.peek_namespace(manager.Namespace(), ["x"], manager.Event(), send, timeout=0.1)
+def test_after_shutdown_a_proxy_fails_differently_by_thread_and_process():
+    with mp.Manager() as other:
+        items = other.list([1])
+        assert items[:] == [1]  # this thread now has a connection to the server
+    assert m.outcome(items.append, 2) == "BrokenPipeError"
+    assert m.outcome_in_new_thread(items.append, 2) == "FileNotFoundError"
+    assert m.outcome_in_new_process(items, 2) == "FileNotFoundError"
+    assert workers_alive() == []
+
+
+def test_after_shutdown_a_tcp_proxy_fails_differently_by_thread_and_process():
+    server = SyncManager(address=("127.0.0.1", 0))
+    server.start()
+    items = server.list([1])
+    assert items[:] == [1]
+    server.shutdown()
+    assert [m.outcome(items.append, 2) for _ in range(2)] == ["EOFError", "BrokenPipeError"]
+    assert m.outcome_in_new_thread(items.append, 2) == "ConnectionRefusedError"
+    assert m.outcome_in_new_process(items, 2) == "ConnectionRefusedError"
+
+
+def test_outcome_says_ok_when_nothing_fails(manager):
+    items = manager.list()
+    assert m.outcome(items.append, 1) == "ok"
+    assert m.outcome_in_new_thread(items.append, 2) == "ok"
+    assert m.outcome_in_new_process(items, 3) == "ok"
+    assert sorted(items) == [1, 2, 3]
 
 
 def test_measure_costs_orders_the_operations(manager):
@@ -245,11 +302,16 @@ def test_board_server_client_and_wrong_key():
     assert workers_alive() == []
 
 
-def test_board_client_raises_without_a_report_pipe():
+def test_board_client_exits_with_1_when_it_cannot_connect():
     server = m.start_board_server(b"k")
     try:
-        with pytest.raises(mp.AuthenticationError, match="digest sent was rejected"):
-            m.board_client(server.address, b"not k")
+        receive, send = mp.Pipe(duplex=False)
+        client = mp.Process(target=m.board_client, args=(server.address, b"not k", send))
+        client.start()
+        send.close()
+        assert receive.poll(10)
+        assert receive.recv() == ("error", "AuthenticationError: digest sent was rejected")
+        assert stop([client], timeout=10) == [1]
     finally:
         server.shutdown()
 

@@ -43,6 +43,13 @@ def test_run_receives_control_values():
     assert status_of(panel) == ""
 
 
+def test_the_title_is_an_h3_and_the_plain_text_one_stable_line():
+    panel = make_panel("Race lab <1>", {"n": widgets.IntSlider(value=2)}, lambda n: None)
+    assert panel.children[0].value == "<h3>Race lab &lt;1&gt;</h3>"  # under a "## Lab" h2
+    assert isinstance(panel, widgets.VBox)
+    assert panel._repr_mimebundle_()["text/plain"] == "Lab panel: Race lab <1>"
+
+
 def test_an_error_is_one_line_and_the_button_comes_back():
     def run(n: int) -> None:
         raise ValueError("n must be at least 1, got 0 <here>")

@@ -40,12 +40,15 @@ def test_bad_arguments():
 
 def test_expect_is_strict_in_tests_and_a_sentence_for_learners(monkeypatch, capsys):
     monkeypatch.setenv("IPC_HELPERS_STRICT", "1")
-    assert expect(True, "shown") is True
+    assert expect(True, "shown") is None  # a statement: a cell ending with it shows no value
+    assert capsys.readouterr().out == ""
     with pytest.raises(AssertionError, match="no update was lost"):
         expect(False, "no update was lost")
     monkeypatch.delenv("IPC_HELPERS_STRICT")
-    assert expect(False, "no update was lost") is False
+    assert expect(False, "no update was lost") is None
     said = capsys.readouterr().out
     assert "This run did not show it (no update was lost)" in said
     assert "run the cell again" in said
     assert max(len(line) for line in said.splitlines()) <= WIDTH
+    with pytest.raises(TypeError, match="claim must be str"):
+        expect(False, None)

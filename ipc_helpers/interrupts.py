@@ -1,0 +1,414 @@
+"""Kernel → Interrupt, made clean for every cell of the course.
+
+JupyterLab's Kernel → Interrupt sends ``SIGINT`` to the kernel *and* to every
+child process it started. Without help, each child prints a
+``Process Process-3: Traceback … KeyboardInterrupt`` wall into the cell, an
+interrupt that lands while the kernel forks is lost, and a child that missed
+it keeps running. ``install()`` fixes that for the whole kernel; it runs when
+``ipc_helpers`` is imported in an IPython kernel (``install_in_ipython``), so
+notebooks need nothing per cell.
+
+Course processes end quietly. A child whose code is the course's (its target
+comes from ``ipc_helpers``, or it is a ``ProcessPoolExecutor`` worker or a
+manager's server, or a course runner or checker started it) ends on
+``SIGINT`` as ``KeyboardInterrupt`` ends it (``finally`` blocks run,
+``except KeyboardInterrupt`` works, exit code 1) but without multiprocessing's
+report of it. Every other traceback (a worker's ``ValueError``, a worker
+defined in a cell that a ``spawn`` child cannot find) is printed as usual.
+A ``Pool`` worker ignores ``SIGINT``: killed while it waits for a task it can
+leave the pool's task queue locked, and ``with Pool`` would then hang in
+``terminate()``; the pool stops its workers.
+A course child interrupted while it is still starting dies of the signal
+(exit code ``-2``) before it runs any code of the learner: such a child starts
+with ``SIGINT`` blocked (the blocked mask survives ``fork`` and ``exec``), and
+unblocks it once its handler is in place.
+
+Learners' own processes (``Process(target=f)`` with ``f`` from a notebook cell
+or from their own module, started outside a course runner) behave as in any
+Python: they print their traceback when interrupted.
+
+The kernel does not lose an interrupt during ``Process.start()``. When
+``SIGINT`` lands while the main thread forks, CPython runs the handler inside
+logging's at-fork hook, prints the ``KeyboardInterrupt`` as "Exception ignored"
+and goes on. ``start()`` in the main thread therefore holds the interrupt back
+and raises it once the child has started (and is known, so it can be stopped).
+
+After an interrupted cell, the processes that cell started and that still run
+(they missed the signal, or ignore it) are stopped (pool and executor workers
+excepted: their pool stops them), with one line saying so; and this thread's
+connections to managers are closed, because a manager call cut short leaves
+its answer unread and every later call would read the previous call's answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from multiprocessing import process, resource_tracker, util
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Any
+
+#: True where signals can be blocked per thread (Linux, macOS; not Windows).
+SIGNALS = os.name == "posix" and hasattr(signal, "pthread_sigmask")
+#: Processes whose code is the course's: one of these kinds, or a target from this package.
+COURSE_KINDS = ("pool worker", "executor worker", "manager")
+#: What the kernel says after it stopped what an interrupted cell had left running.
+STOPPED = "Kernel → Interrupt: stopped {n} process(es) that this cell had started: {names}."
+
+_PACKAGE = __name__.partition(".")[0]
+_KEY = "_ipc_helpers_start"  # attribute on every Process started while installed
+_INT = {signal.SIGINT}
+_BOOTSTRAP = BaseProcess._bootstrap.__code__
+_PRINT_EXC = traceback.print_exc.__code__
+
+
+# --- in a child ------------------------------------------------------------------
+
+
+def _running_target() -> bool:
+    """True once ``_bootstrap`` runs this process (before: it is still being unpickled)."""
+    return process.parent_process() is not None
+
+
+def _die_of_interrupt() -> None:
+    """End this child at once, as an unhandled SIGINT does (exit code -2), printing nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if SIGNALS:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INT)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(128 + signal.SIGINT)  # not reached where signals work
+
+
+def _end_quietly(signum: int, frame: FrameType | None) -> None:
+    """SIGINT in a course child: ``KeyboardInterrupt``, without multiprocessing's report."""
+    if not _running_target():
+        _die_of_interrupt()
+    if sys.stderr is not None and not isinstance(sys.stderr, _WithoutInterruptReport):
+        sys.stderr = _WithoutInterruptReport(sys.stderr)
+    raise KeyboardInterrupt
+
+
+def _reports_the_interrupt(frame: FrameType | None) -> bool:
+    """True if ``frame`` is multiprocessing reporting a ``KeyboardInterrupt`` that ended the child.
+
+    ``BaseProcess._bootstrap`` writes ``Process <name>:`` and calls
+    ``traceback.print_exc()`` for an exception that escaped ``run()``. Code
+    that ``run()`` called (the learner's) is never matched.
+    """
+    if not isinstance(sys.exc_info()[1], KeyboardInterrupt):
+        return False
+    callee = None
+    while frame is not None:
+        if frame.f_code is _BOOTSTRAP:
+            return callee is None or callee.f_code is _PRINT_EXC
+        callee, frame = frame, frame.f_back
+    return False
+
+
+class _WithoutInterruptReport:
+    """``sys.stderr`` of a course child after Ctrl-C: everything but the interrupt's report."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if _reports_the_interrupt(sys._getframe(1)):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Arrival:
+    """Carried by a ``Process``: sets up the child's SIGINT when the child starts.
+
+    A ``fork`` child finds it on its process object (an after-fork hook); a
+    ``spawn`` or ``forkserver`` child unpickles it with the process object,
+    before ``run()``, and unpickling it does the work (``_arrive``).
+    """
+
+    def __init__(self, quiet: bool, kind: str, deaf: bool) -> None:
+        self.quiet = quiet
+        self.kind = kind
+        self.deaf = deaf  # started with SIGINT blocked on purpose: leave it blocked
+
+    def __reduce__(self) -> tuple[Callable[..., _Arrival], tuple[bool, str, bool]]:
+        return _arrive, (self.quiet, self.kind, self.deaf)
+
+
+def _arrive(quiet: bool, kind: str, deaf: bool) -> _Arrival:
+    """In a new child, before its code runs: set up SIGINT, then unblock it.
+
+    A course child gets the quiet handler, and an interrupt that came while it
+    was starting (held back: blocked, or recorded by the parent's ``start()``)
+    ends it at once, quietly. A ``Pool`` worker ignores SIGINT: killed by
+    Ctrl-C while it waits for a task, it can leave the pool's task queue
+    locked, and ``terminate()`` (``with Pool``) would then wait for ever; its
+    pool stops it. A learner's child gets an early interrupt as
+    ``KeyboardInterrupt``, as without the course. A child its parent started
+    with SIGINT blocked on purpose (``deaf``) keeps it blocked, under every
+    start method.
+    """
+    recorded = _DEFERRAL.pending == os.getpid()  # the parent's own interrupt is not this child's
+    if signal.getsignal(signal.SIGINT) is _record:  # a fork child of a held-back start
+        signal.signal(signal.SIGINT, _DEFERRAL.previous)
+    _DEFERRAL.reset()
+    if kind == "pool worker":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        quiet, recorded = False, False
+    elif quiet:
+        signal.signal(signal.SIGINT, _end_quietly)
+        _patch()  # its own children are course processes too
+    if deaf:  # a fork server's child has the server's mask: block it here too
+        if SIGNALS:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _INT)
+        return _Arrival(quiet, kind, deaf)
+    if quiet and (recorded or (SIGNALS and signal.SIGINT in signal.sigpending())):
+        _die_of_interrupt()
+    if SIGNALS:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INT)  # a blocked one arrives now
+    if recorded:
+        raise KeyboardInterrupt
+    return _Arrival(quiet, kind, deaf)
+
+
+def _after_fork(_: object) -> None:
+    """After-fork hook, in every ``fork`` child (multiprocessing runs it before ``run()``)."""
+    arrival = getattr(process.current_process(), _KEY, None)
+    if isinstance(arrival, _Arrival):
+        _arrive(arrival.quiet, arrival.kind, arrival.deaf)
+
+
+class _HookOwner:
+    """``util.register_after_fork`` keeps a weak reference to an object: this one."""
+
+
+_HOOK_OWNER = _HookOwner()
+util.register_after_fork(_HOOK_OWNER, _after_fork)
+
+
+# --- in the parent: starting a process ----------------------------------------------
+
+
+class _Deferral:
+    """An interrupt held back while the main thread starts a process."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.active = False
+        self.pending = 0  # the pid of the process that got one (a fork child inherits this)
+        self.previous: Any = signal.default_int_handler
+
+
+_DEFERRAL = _Deferral()
+
+
+def _record(signum: int, frame: FrameType | None) -> None:
+    _DEFERRAL.pending = os.getpid()
+
+
+@contextlib.contextmanager
+def _held_back() -> Iterator[None]:
+    """In the main thread: record SIGINT instead of raising it; raise it after the block.
+
+    Once the kernel's own handler is back, a new interrupt may raise
+    ``KeyboardInterrupt`` at any line, so the bookkeeping is done before.
+    """
+    if threading.current_thread() is not threading.main_thread() or _DEFERRAL.active:
+        yield
+        return
+    _DEFERRAL.pending = 0
+    _DEFERRAL.previous = signal.signal(signal.SIGINT, _record)
+    _DEFERRAL.active = True
+    try:
+        yield
+    finally:
+        _DEFERRAL.active = False
+        # signal.signal first runs the handler (_record) for a signal just arriving.
+        signal.signal(signal.SIGINT, _DEFERRAL.previous)
+    if _DEFERRAL.pending == os.getpid():
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _blocked(tracker: bool) -> Iterator[None]:
+    """Block SIGINT in this thread: processes started meanwhile start with it blocked.
+
+    ``tracker``: start the resource tracker first. When it starts, CPython's
+    ``resource_tracker.ensure_running`` unblocks SIGINT in the calling thread
+    (a ``spawn`` or ``forkserver`` start, and the fork server, start it).
+    """
+    if not SIGNALS:
+        yield
+        return
+    if tracker:
+        resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _INT)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def is_course_process(proc: BaseProcess) -> bool:
+    """True if ``proc`` (not started yet) runs the course's code (see the module's docstring)."""
+    from . import cleanup
+
+    _, module, kind = cleanup.describe(proc)
+    if kind in COURSE_KINDS or module.partition(".")[0] == _PACKAGE:
+        return True
+    return any(tracker._concerns_me() for tracker in cleanup._active)
+
+
+def _start(self: BaseProcess) -> None:
+    """``BaseProcess.start``: SIGINT set up in the child, the parent's interrupt not lost."""
+    from . import cleanup
+
+    quiet = is_course_process(self)
+    deaf = SIGNALS and signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    setattr(self, _KEY, _Arrival(quiet, cleanup.describe(self)[2], deaf))
+    fresh = cleanup._start_method(self) != "fork"
+    with _held_back(), _blocked(fresh) if quiet else contextlib.nullcontext():
+        _original["start"](self)
+
+
+def _forkserver_ensure_running(self: Any) -> None:
+    """Start the fork server with SIGINT blocked: its children then start with it blocked."""
+    with _blocked(tracker=True):
+        _original["ensure_running"](self)
+
+
+# --- in the kernel: after an interrupted cell -------------------------------------------
+
+
+def forget_manager_connections() -> None:
+    """Close this thread's connections to every manager; the next call opens a fresh one.
+
+    A manager call interrupted between its request and its answer leaves the
+    answer unread on the connection that all proxies of that manager share
+    in this thread: every later call would read the previous call's answer.
+    """
+    from multiprocessing.managers import BaseProxy
+
+    for tls, _ in list(getattr(BaseProxy, "_address_to_local", {}).values()):
+        connection = getattr(tls, "connection", None)
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.close()
+            del tls.connection
+
+
+class _CellWatch:
+    """IPython callbacks: after an interrupted cell, stop what it left running."""
+
+    def __init__(self) -> None:
+        self.before: set[int] = set()
+
+    def pre_run_cell(self, info: Any = None) -> None:
+        self.before = {id(p) for p in process._children}
+
+    def post_run_cell(self, result: Any) -> None:
+        if not isinstance(getattr(result, "error_in_exec", None), KeyboardInterrupt):
+            return
+        from .cleanup import _uninterrupted, stop
+        from .text import wrap
+
+        forget_manager_connections()
+        left = [p for p in process.active_children() if id(p) not in self.before and _stoppable(p)]
+        if not left:
+            return
+        _uninterrupted(stop, left, 1.0)  # a second or so to end by themselves first
+        stopped = sorted(p.name for p in left if p.exitcode in (-signal.SIGTERM, -signal.SIGKILL))
+        if stopped:
+            print(wrap(STOPPED.format(n=len(stopped), names=", ".join(stopped))))
+
+
+def _stoppable(proc: BaseProcess) -> bool:
+    """Not a pool's or executor's worker (stopping one can wedge its pool: the pool does it)."""
+    arrival = getattr(proc, _KEY, None)
+    return not (isinstance(arrival, _Arrival) and arrival.kind.endswith("worker"))
+
+
+_WATCH = _CellWatch()
+
+
+# --- installing ---------------------------------------------------------------------------
+
+_original: dict[str, Any] = {}
+
+
+def _patch() -> None:
+    """Patch ``BaseProcess.start`` and the fork server's start in this process (idempotent).
+
+    Only where signals can be blocked per thread (not on Windows, where
+    Jupyter interrupts a kernel without SIGINT).
+    """
+    if "start" in _original or not SIGNALS:
+        return
+    from multiprocessing import forkserver
+
+    _original["start"] = BaseProcess.start
+    BaseProcess.start = _start  # type: ignore[method-assign]
+    _original["ensure_running"] = forkserver.ForkServer.ensure_running
+    forkserver.ForkServer.ensure_running = _forkserver_ensure_running  # type: ignore[method-assign]
+    forkserver.ensure_running = forkserver._forkserver.ensure_running  # the module's alias
+
+
+def install(shell: Any = None) -> None:
+    """Make interrupts clean in this process; with an IPython ``shell``, after each cell too.
+
+    Idempotent. Install it before any ``track()`` block is open (the import of
+    ``ipc_helpers`` does).
+    """
+    _patch()
+    if shell is not None:
+        for event in ("pre_run_cell", "post_run_cell"):
+            callback = getattr(_WATCH, event)
+            if callback not in shell.events.callbacks[event]:
+                shell.events.register(event, callback)
+
+
+def uninstall(shell: Any = None) -> None:
+    """Undo ``install`` (for tests; end every fork server child first).
+
+    A fork server started while installed has SIGINT blocked, and so would
+    every child it forks later: it is stopped (the next start starts a new one).
+    """
+    if BaseProcess.start is _start:
+        from multiprocessing import forkserver
+
+        BaseProcess.start = _original.pop("start")  # type: ignore[method-assign]
+        forkserver.ForkServer.ensure_running = _original.pop("ensure_running")  # type: ignore[method-assign]
+        forkserver.ensure_running = forkserver._forkserver.ensure_running
+        forkserver._forkserver._stop()
+    if shell is not None:
+        for event in ("pre_run_cell", "post_run_cell"):
+            callback = getattr(_WATCH, event)
+            if callback in shell.events.callbacks[event]:
+                shell.events.unregister(event, callback)
+
+
+def installed() -> bool:
+    """True while ``BaseProcess.start`` is this module's."""
+    return BaseProcess.start is _start
+
+
+def install_in_ipython() -> None:
+    """``install`` if this process is an IPython kernel or shell; otherwise do nothing.
+
+    Called when ``ipc_helpers`` is imported. A child process that imports the
+    package (to unpickle its target) is no IPython: nothing is installed there.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        install(shell)
