@@ -12,6 +12,9 @@
 #   make wheelhouse     the course's packages as wheels in wheelhouse/, for every supported
 #                       Python found here, for a room offline
 #
+# For maintainers:
+#   make test-quick     chosen stages and notebooks only (see below)
+#   make site           the course as a static website, in build/site/html
 #   make lock           re-resolve requirements*.in into the full locks (needs the network)
 #
 # Set-up: .venv is made with $(PYTHON) from requirements.txt (the course's full
@@ -34,7 +37,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Where pip finds packages: the index (default) or only the WHEELHOUSE folder.
 PIP_FROM := $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE),)
 
-.PHONY: lab check test test-quick execute lint clean learner-copy wheelhouse lock
+.PHONY: lab check test test-quick execute lint clean learner-copy wheelhouse lock site
 
 $(COURSE): requirements.txt pyproject.toml
 	@tools/check_python.sh "$(PYTHON)"

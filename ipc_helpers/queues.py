@@ -13,9 +13,8 @@ would only end the child, far from the mistake).
 
 Kernel → Interrupt sends ``SIGINT`` to the kernel and to every child. A child
 that runs a worker of this module then ends as ``KeyboardInterrupt`` ends it
-(its ``finally`` blocks run, exit code 1) but without printing a traceback,
-so that an interrupted cell shows one short message instead of one traceback
-per child (see ``_quiet_interrupts``).
+(its ``finally`` blocks run, exit code 1) but without printing a traceback:
+``ipc_helpers.interrupts`` does that for every course child.
 """
 
 from __future__ import annotations
@@ -23,18 +22,14 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing import util
 from multiprocessing.reduction import ForkingPickler
-from types import FrameType
 from typing import Any
 
 from .cleanup import stop
-from .text import wrap
+from .text import expect  # noqa: F401 - notebook 01 calls queues.expect: the one in text
 from .validation import check_callable, check_int, check_number, check_timeout
 
 #: What every reading worker treats as "no more items".
@@ -42,32 +37,6 @@ SENTINEL = None
 
 #: Seconds a reading worker waits for its next item before it gives up.
 WORKER_TIMEOUT = 60.0
-
-
-def _interrupted(signum: int, frame: FrameType | None) -> None:
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- the child is ending; its traceback goes nowhere
-    raise KeyboardInterrupt
-
-
-def _quiet_interrupts(_: object = None) -> None:
-    """In a child process: Ctrl-C ends it like ``KeyboardInterrupt``, without a traceback.
-
-    Called in every ``fork`` or ``forkserver`` child (``multiprocessing``
-    runs its after-fork hooks there), and when this module is imported in a
-    ``spawn`` child (which runs no such hook).
-    """
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _interrupted)
-
-
-class _Hook:
-    """A handle for ``util.register_after_fork`` (it needs an object it can refer to weakly)."""
-
-
-_HOOK = _Hook()
-util.register_after_fork(_HOOK, _quiet_interrupts)
-if getattr(mp.current_process(), "_inheriting", False):  # a spawn child unpickling its target
-    _quiet_interrupts()
 
 
 # --- the classic producer / consumer -----------------------------------------
@@ -407,26 +376,3 @@ def timed_consumer(q: Any, report: Any, interval: float) -> None:
         spans.append((started, time.time()))
         time.sleep(interval)
     report.put(("consumer", spans))
-
-
-# --- claims that depend on timing -----------------------------------------------
-
-
-def expect(shown: bool, claim: str) -> None:
-    """Check a claim that a busy machine can hide: strict in the tests, a sentence for learners.
-
-    With ``IPC_HELPERS_STRICT=1`` (the test harness) a claim not shown raises
-    ``AssertionError``; otherwise it prints that the machine was probably too
-    busy, and the cell goes on. (Kept here until the platform offers one shared
-    helper, ``ipc_helpers.text.expect``, with this signature.)
-    """
-    if shown:
-        return
-    if os.environ.get("IPC_HELPERS_STRICT") == "1":
-        raise AssertionError(claim)
-    print(
-        wrap(
-            f"This run did not show it ({claim}): this machine was too busy to show the "
-            "effect; run the cell again."
-        )
-    )
