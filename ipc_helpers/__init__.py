@@ -23,6 +23,8 @@ Shared modules:
 - ``cleanup``: stop processes with a bound, record and stop what a block
   starts (``track``), the closing ``nothing_left_running()``.
 - ``capture``: capture what children and background threads write to stderr.
+- ``workers``: start a team of workers, meet them at a barrier, wait for
+  them, every wait bounded and in short slices.
 - ``interrupts``: clean Kernel → Interrupt for the whole kernel (installed on import).
 - ``text``: ``wrap`` messages at word boundaries to 90 columns; ``expect`` a
   claim that a busy machine can hide.

@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from multiprocessing import managers, pool, shared_memory
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from .text import strict
 from .validation import check_callable, check_timeout, check_type
 
 #: Name prefixes that ``multiprocessing`` uses in ``/dev/shm`` on Linux:
@@ -84,18 +85,29 @@ def nothing_left_running() -> str:
     """The closing cell of every notebook: stop what is still running, say so in one line.
 
     Returns ``Nothing left running: ...`` when every process this kernel
-    started has ended. Otherwise it stops them and says which; with
+    started has ended (after up to 3 s for those that are ending). Otherwise it
+    stops them and says which; with
     ``IPC_HELPERS_STRICT=1`` (the tests) it raises ``AssertionError`` instead,
     so a notebook that leaks fails its test.
     """
-    left = mp.active_children()
+    left = _still_running(mp.active_children(), grace=3.0)
     if not left:
         return "Nothing left running: every process this notebook started has ended."
     names = sorted(p.name for p in left)
-    if os.environ.get("IPC_HELPERS_STRICT") == "1":
+    if strict():
         raise AssertionError(f"processes still running at the end of the notebook: {names}")
     stop(left, timeout=1.0)
     return f"Stopped {len(names)} process(es) that were still running: {', '.join(names)}."
+
+
+def _still_running(processes: list[BaseProcess], grace: float) -> list[BaseProcess]:
+    """Those of ``processes`` still alive after ``grace`` seconds of waiting for them.
+
+    A child that has done its work may need a moment to exit (flushing its
+    queues, on a busy machine): that is not a leak. A leaked one waits for ever.
+    """
+    _join_all(processes, time.monotonic() + grace)
+    return [p for p in processes if p.is_alive()]
 
 
 def ipc_entries(directory: str = "/dev/shm") -> list[str]:
@@ -179,8 +191,8 @@ def _in_background(func: Callable[..., Any], *args: Any) -> None:
 
 
 @dataclass
-class Tracker:
-    """What a ``track()`` block started, and what was left when it ended.
+class Started:
+    """What a block of code started, and what was left when it ended.
 
     ``processes``: every process started (``StartedProcess``), in order.
     ``pools``: the type names of pools, executors and managers created.
@@ -196,6 +208,17 @@ class Tracker:
     tasks: list[str] = field(default_factory=list)
     leftover: list[StartedProcess] = field(default_factory=list)
     segments_left: list[str] = field(default_factory=list)
+
+    def record_of(self, other: Started) -> None:
+        """Take over what ``other`` recorded (``run_attempt`` copies its tracker's)."""
+        for record in fields(Started):
+            setattr(self, record.name, getattr(other, record.name))
+
+
+@dataclass
+class Tracker(Started):
+    """What a ``track()`` block started, and what was left when it ended (see ``Started``)."""
+
     _procs: list[tuple[StartedProcess, BaseProcess]] = field(default_factory=list, repr=False)
     _owners: list[Any] = field(default_factory=list, repr=False)  # pools, executors, managers
     _pending: list[Any] = field(default_factory=list, repr=False)  # pools still starting

@@ -34,8 +34,8 @@ and goes on. ``start()`` in the main thread therefore holds the interrupt back
 and raises it once the child has started (and is known, so it can be stopped).
 
 After an interrupted cell, the processes that cell started and that still run
-(they missed the signal, or ignore it) are stopped (pool and executor workers
-excepted: their pool stops them), with one line saying so; and this thread's
+(they missed the signal, or ignore it) are stopped (the workers of a running
+pool or executor excepted: their pool stops them), with one line saying so; and this thread's
 connections to managers are closed, because a manager call cut short leaves
 its answer unread and every later call would read the previous call's answer.
 """
@@ -43,6 +43,7 @@ its answer unread and every later call would read the previous call's answer.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -323,7 +324,12 @@ class _CellWatch:
         from .text import wrap
 
         forget_manager_connections()
-        left = [p for p in process.active_children() if id(p) not in self.before and _stoppable(p)]
+        kept = _workers_of_live_pools()
+        left = [
+            p
+            for p in process.active_children()
+            if id(p) not in self.before and (_stoppable(p) or id(p) not in kept)
+        ]
         if not left:
             return
         _uninterrupted(stop, left, 1.0)  # a second or so to end by themselves first
@@ -336,6 +342,25 @@ def _stoppable(proc: BaseProcess) -> bool:
     """Not a pool's or executor's worker (stopping one can wedge its pool: the pool does it)."""
     arrival = getattr(proc, _KEY, None)
     return not (isinstance(arrival, _Arrival) and arrival.kind.endswith("worker"))
+
+
+def _workers_of_live_pools() -> set[int]:
+    """``id()`` of every worker that a running ``Pool`` or executor of this process owns.
+
+    An interrupt that lands while a pool starts its workers leaves workers
+    that no pool will ever stop (the half-made pool is gone): those are
+    not in this set, and are stopped like any other process of the cell.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.pool import RUN, Pool
+
+    kept: set[int] = set()
+    for obj in gc.get_objects():
+        if isinstance(obj, Pool) and getattr(obj, "_state", None) == RUN:
+            kept.update(id(w) for w in getattr(obj, "_pool", ()))
+        elif isinstance(obj, ProcessPoolExecutor) and not getattr(obj, "_shutdown_thread", True):
+            kept.update(id(w) for w in (getattr(obj, "_processes", None) or {}).values())
+    return kept
 
 
 _WATCH = _CellWatch()

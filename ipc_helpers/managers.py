@@ -19,116 +19,35 @@ runners the notebook calls:
   manager reachable over TCP on the loopback interface, with an ``authkey``.
 
 Workers are short and check nothing: the runners check their arguments in
-the parent, start the workers with Ctrl-C ignored, wait in short slices, and
-stop them on Kernel → Interrupt. Only the standard library is imported here
-(plus the course's small helpers): every ``spawn`` child imports this module.
+the parent, start the workers and wait for them in short slices
+(``ipc_helpers.workers``), and stop them on Kernel → Interrupt. Only the
+standard library is imported here (plus the course's small helpers): every
+``spawn`` child imports this module.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import multiprocessing as mp
-import signal
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.managers import BaseManager, State, SyncManager
-from multiprocessing.process import BaseProcess
 from typing import Any
 
-from .capture import capture_stderr, interrupts_deferred
+from .capture import capture_stderr
 from .cleanup import stop, track
 from .validation import check_choice, check_int, check_timeout, check_type
+from .workers import start_workers, wait_for
 
 #: Host names the course's servers may bind to: the loopback interface only.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 #: How ``run_dict_race`` guards the read and the write.
 LOCKINGS = ("no lock", "one shared lock", "a lock each")
-
-
-# --------------------------------------------------------------------------
-# Starting and waiting for workers (used by the runners and the lab)
-# --------------------------------------------------------------------------
-
-
-class IgnoringInterrupts:
-    """A process target that runs ``worker`` with Ctrl-C ignored.
-
-    It carries ``worker``'s name and module, so records of what a process ran
-    (``cleanup.track``) name the worker itself.
-    """
-
-    def __init__(self, worker: Callable[..., Any]) -> None:
-        functools.update_wrapper(self, worker)
-        self.worker = worker
-
-    def __call__(self, *args: Any) -> Any:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return self.worker(*args)
-
-
-@contextlib.contextmanager
-def _interrupts_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C in this block (main thread only); children started here inherit it.
-
-    A ``spawn`` child that starts with Ctrl-C ignored keeps ignoring it while
-    it imports, before its target could set anything.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def start_workers(
-    worker: Callable[..., Any], args_list: Iterable[tuple[Any, ...]]
-) -> list[BaseProcess]:
-    """Start one daemon process per tuple of ``args_list``, each running ``worker``.
-
-    The children ignore Kernel → Interrupt (their parent stops them), so an
-    interrupted cell shows one line instead of a traceback per child.
-    """
-    target = IgnoringInterrupts(worker)
-    workers = [mp.Process(target=target, args=args, daemon=True) for args in args_list]
-    with _interrupts_ignored():  # also keeps an interrupt out of os.fork()'s hooks
-        for w in workers:
-            w.start()
-    return workers
-
-
-def wait_for(
-    workers: Sequence[BaseProcess],
-    deadline: float,
-    on_failure: Callable[[], Any] | None = None,
-) -> list[int | None]:
-    """Join ``workers`` in 0.1 s slices until ``deadline`` (``time.monotonic()``).
-
-    Short slices let Kernel → Interrupt through at once. As soon as one
-    worker ends with a non-zero exit code, ``on_failure()`` runs once (for
-    example ``barrier.abort()``, so that the others stop waiting for it).
-    Raises ``TimeoutError`` at the deadline; returns the exit codes.
-    """
-    failed = False
-    while alive := [w for w in workers if w.is_alive()]:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the workers did not finish in time (is the machine very busy?)")
-        if not failed and any(w.exitcode not in (None, 0) for w in workers):
-            failed = True
-            if on_failure is not None:
-                with interrupts_deferred():  # a proxy call cut in half spoils its connection
-                    on_failure()
-        alive[0].join(0.1)
-    return [w.exitcode for w in workers]
 
 
 def _check_sync_manager(manager: Any) -> SyncManager:

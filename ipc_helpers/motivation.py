@@ -394,9 +394,9 @@ class ThreadsVsProcesses:
     def claims(self) -> list[tuple[bool, str]]:
         """What this run can show on this build and these CPUs: ``(shown, claim)`` pairs.
 
-        With the GIL on: the threads never kept more than one CPU busy and
-        were not faster than one thread; the processes were faster than the
-        threads (judged only if they got more than one CPU). With the GIL off
+        With the GIL on: the threads never kept more than one CPU busy; they
+        were not faster than one thread, and the processes were faster than
+        the threads (both judged only if the processes got more than one CPU). With the GIL off
         (a free-threaded build): the threads were faster than one thread
         (judged only if they got more than one CPU). With one usable CPU
         nothing can be faster: no claim.
@@ -411,13 +411,15 @@ class ThreadsVsProcesses:
             return [(faster, f"without the GIL, {k} threads are faster than one thread")]
         claims = [
             (self.threads_cpus <= 1.15, f"with the GIL, {k} threads kept at most one CPU busy"),
-            (
-                self.threads > 0.8 * self.serial,
-                f"with the GIL, {k} threads are not faster than one",
-            ),
         ]
-        if not self.busy:
-            claims.append((self.processes < 0.85 * self.threads, f"{k} processes beat {k} threads"))
+        if not self.busy:  # timings taken while other programs compete are noise
+            claims += [
+                (
+                    self.threads > 0.7 * self.serial,
+                    f"with the GIL, {k} threads are not faster than one",
+                ),
+                (self.processes < 0.85 * self.threads, f"{k} processes beat {k} threads"),
+            ]
         return claims
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from .cleanup import stop
 from .contexts import ContextLike, get_context
-from .text import wrap
+from .text import expect
 from .validation import check_int, check_number, check_timeout, check_type
 
 #: Operations the request/response server of the notebook knows.
@@ -50,26 +50,6 @@ PEER_GONE = (BrokenPipeError, ConnectionResetError)
 SLICE = 0.1
 
 
-def expect(shown: bool, claim: str) -> None:
-    """Check a claim that a busy machine can hide: strict in the tests, a sentence for learners.
-
-    With ``IPC_HELPERS_STRICT=1`` (the test harness) a claim not shown raises
-    ``AssertionError``; otherwise one plain sentence says the machine was
-    probably too busy, and the cell goes on. (Kept here until the platform
-    offers one shared helper, ``ipc_helpers.text.expect``.)
-    """
-    if shown:
-        return
-    if os.environ.get("IPC_HELPERS_STRICT") == "1":
-        raise AssertionError(claim)
-    print(
-        wrap(
-            f"This run did not show it ({claim}): this machine was too busy to show the "
-            "effect; run the cell again."
-        )
-    )
-
-
 def _report(report: Any, message: Any) -> None:
     """Send ``message`` on ``report`` and close it; quietly skip it if the parent is gone.
 
@@ -81,9 +61,9 @@ def _report(report: Any, message: Any) -> None:
     report.close()
 
 
-#: Exit codes of a child ended by Kernel → Interrupt: SIGINT itself, or 130 (the shell's
-#: code for it, which children use when they end quietly on an interrupt).
-INTERRUPTED_EXITS = (-signal.SIGINT, 130)
+#: Exit code of a course child that Kernel → Interrupt ended while it was starting
+#: (``ipc_helpers.interrupts``: it dies of the signal; once running it ends with 1).
+INTERRUPTED_EXITS = (-signal.SIGINT,)
 
 
 def _raise_if_interrupted(procs: list) -> None:
@@ -609,8 +589,9 @@ def recv_in_chunks(conn: Any, timeout: float = 5.0) -> bytearray:
     ``recv_bytes_into(buffer, offset)`` puts each chunk at its place. It is no
     copy-saver: CPython (on Linux and macOS) first reads the whole chunk into
     a temporary ``io.BytesIO``, then copies it into ``buffer``. What chunks
-    buy: besides the result, the receiver never holds more than one chunk,
-    and no wait lasts more than ``timeout`` seconds (``TimeoutError``).
+    buy: besides the result, the receiver holds a chunk or two at most
+    (the temporary grows as it fills), and no wait lasts more than
+    ``timeout`` seconds (``TimeoutError``).
     """
     if not conn.poll(timeout):
         raise TimeoutError(f"no header within {timeout:g} s")

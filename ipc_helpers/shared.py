@@ -38,6 +38,7 @@ from .cleanup import stop, track
 from .contexts import ContextLike, get_context
 from .text import expect  # noqa: F401 - notebook 03 calls shared.expect: the one in text
 from .validation import check_choice, check_int, check_timeout, check_type
+from .workers import meet, start_workers
 
 #: The largest segment the helpers create. Binder and Docker give ``/dev/shm``
 #: 64 MB; the notebook keeps well under half of that at any moment.
@@ -196,8 +197,8 @@ def run_value_race(
     ``context``: a start method name, a context, or ``None`` (the default).
     The whole run is bounded by ``timeout`` seconds (``TimeoutError``). On
     Kernel → Interrupt (or any error) the workers are stopped within a second
-    and the cell shows no traceback of theirs: they ignore the interrupt and
-    leave stopping to this function.
+    and the cell shows no traceback of theirs (they are course processes, see
+    ``ipc_helpers.interrupts``).
     """
     processes = check_int("processes", processes, minimum=1, maximum=16)
     increments = check_int("increments", increments, minimum=1, maximum=1_000_000)
@@ -211,33 +212,14 @@ def run_value_race(
     race = ValueRace(processes, increments, mode)
     deadline = time.monotonic() + timeout
     with capture_stderr(), track():
-        workers = [
-            ctx.Process(
-                target=_ignoring_interrupts,
-                args=(
-                    count_rounds,
-                    counter,
-                    increments,
-                    mode,
-                    rounds,
-                    barrier,
-                    seconds,
-                    i,
-                    timeout,
-                ),
-                daemon=True,
-            )
-            for i in range(processes)
-        ]
+        args = (counter, increments, mode, rounds, barrier, seconds)
+        workers = start_workers(count_rounds, [(*args, i, timeout) for i in range(processes)], ctx)
         finished = False
         try:
-            with interrupts_deferred():  # an interrupt inside os.fork() can leave locks held
-                for w in workers:
-                    w.start()
             for _ in range(rounds):
                 counter.value = 0
-                _meet(barrier, workers, deadline)  # start the round
-                _meet(barrier, workers, deadline)  # wait for its end
+                meet(barrier, workers, deadline)  # start the round
+                meet(barrier, workers, deadline)  # wait for its end
                 race.seconds.append(max(seconds))
                 race.counts.append(counter.value)
             finished = True
@@ -248,30 +230,6 @@ def run_value_race(
             finally:
                 stop(workers, timeout=5.0 if finished else 0.5)
     return race
-
-
-def _ignoring_interrupts(worker: Any, *args: Any) -> None:
-    """Run ``worker(*args)`` with Ctrl-C ignored: on Kernel → Interrupt the parent stops it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    worker(*args)
-
-
-def _meet(barrier: Any, workers: list[Any], deadline: float) -> None:
-    """Join the workers at ``barrier``, waiting in short slices until ``deadline``.
-
-    A long ``barrier.wait`` in the kernel's main thread would not see Kernel →
-    Interrupt when the signal lands on another thread; short sleeps do. The
-    last step (everyone else already waits) is not cut in half by an interrupt.
-    """
-    while barrier.n_waiting < len(workers):
-        if time.monotonic() > deadline:
-            raise TimeoutError("the race did not finish in time (is the machine very busy?)")
-        ended = [w for w in workers if not w.is_alive()]
-        if ended:
-            raise RuntimeError(f"a race worker ended early, exit code {ended[0].exitcode}")
-        time.sleep(0.002)
-    with interrupts_deferred():
-        barrier.wait(5.0)  # returns at once
 
 
 # --- Inheritance only ----------------------------------------------------------

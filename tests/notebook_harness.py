@@ -48,7 +48,9 @@ import functools
 import json
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -248,15 +250,33 @@ def _kernels_started_with(env: dict[str, str]) -> Iterator[None]:
         yield
 
 
+def working_copy(directory: str | Path, inside: Path | None = None) -> Path:
+    """A new temporary folder (in ``inside``) linking to every entry of ``directory``.
+
+    A test kernel's working directory. Stages run the same notebook side by
+    side; a notebook that writes a file next to itself (00 writes and deletes
+    ``why_ipc_worker.py``) would race the other stages' kernels in one shared
+    folder. The caller removes it.
+    """
+    copy = Path(tempfile.mkdtemp(prefix="kernel-cwd-", dir=inside))
+    for entry in Path(directory).iterdir():
+        (copy / entry.name).symlink_to(entry)
+    return copy
+
+
 class CourseKernel(nbval.kernel.RunningKernel):
-    """nbval's kernel, started with the course's environment, checked, and stopped gently."""
+    """nbval's kernel, started with the course's environment, checked, and stopped gently.
+
+    Its working directory is a ``working_copy`` of the notebook's folder.
+    """
 
     def __init__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60):
         self.shm_before = ipc_entries()
         self.started = time.monotonic()
         self.load = load_per_cpu()
+        self.workdir = working_copy(cwd or os.getcwd())
         with _kernels_started_with(kernel_env()):
-            super().__init__(kernel_name, cwd=cwd, startup_timeout=startup_timeout)
+            super().__init__(kernel_name, cwd=str(self.workdir), startup_timeout=startup_timeout)
         self.pid = self.km.provisioner.process.pid
         self.found: dict[str, object] = {}
         problems = self.fact_problems()
@@ -305,6 +325,7 @@ class CourseKernel(nbval.kernel.RunningKernel):
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=False)
         del self.km
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 # -- leak check --------------------------------------------------------------------------

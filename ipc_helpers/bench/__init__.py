@@ -24,12 +24,15 @@ How the numbers are taken:
 - Every timed process is **pinned to one CPU** (Linux) with a **warm memory
   allocator** (``placement``), or free where the system cannot pin.
 - ``honesty.cross_check`` measures every figure the notebook teaches from again,
-  with fresh processes timed by the receiver.
+  with fresh processes timed by the receiver; a figure that disagrees is
+  measured again in pairs (benchmark, then check, one right after the other),
+  so that both sides see the same load.
 
 Files: ``catalogue`` (sizes, mechanisms, modes), ``results`` (``Measurement``,
 ``Result``), ``checks``, ``placement``, ``workers`` (what learners read),
 ``server`` + ``session`` (the protocol), ``measure`` (the timed parts),
-``honesty`` (the cross-check), ``run`` (``run_benchmark``), ``__main__`` (command line).
+``honesty`` (the cross-check), ``again`` (one figure again, the benchmark's
+way), ``run`` (``run_benchmark``), ``__main__`` (command line).
 """
 
 from .catalogue import (
@@ -70,7 +73,7 @@ from .workers import (
     item_sink,
     noop,
     produce_items,
-    put_big,
+    put_bytes,
     recv_chunks_into,
     send_chunks,
     send_one_by_one,
@@ -120,7 +123,7 @@ __all__ = [
     "page_faults",
     "placed",
     "produce_items",
-    "put_big",
+    "put_bytes",
     "recv_chunks_into",
     "run_benchmark",
     "send_chunks",

@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = cross_check(result, progress=progress) if args.check or mode == "full" else []
     if rows:
         print(
-            "\nhonesty check: each figure measured again by fresh processes, timed by the receiver"
+            "\nhonesty check: each figure measured again by fresh processes, timed by the "
+            "receiver;\na figure that disagreed is measured again in pairs (tries), fastest "
+            "round of each side"
         )
         print(agreement_table(rows))
     if args.json:

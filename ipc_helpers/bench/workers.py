@@ -2,31 +2,34 @@
 
 They run in child processes (or in the parent), so they live at module
 level. They never print, and they do not check their arguments: the
-functions that start them check what they pass.
+functions that start them check what they pass. ``square`` (a tiny task)
+and ``put_bytes`` (the join-before-drain demo) are notebook 01's workers,
+used here as they are.
 """
 
 from __future__ import annotations
 
 import queue
-import signal
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ..queues import put_bytes, square
 from .catalogue import CHUNK
+
+__all__ = [
+    "item_sink",
+    "noop",
+    "produce_items",
+    "put_bytes",
+    "recv_chunks_into",
+    "send_chunks",
+    "send_one_by_one",
+    "square",
+]
 
 
 def noop() -> None:
     """The smallest possible child: used to time process start-up."""
-
-
-def square(x: float) -> float:
-    """Return ``x * x``: a tiny task for the ``Pool`` / executor examples."""
-    return x * x
-
-
-def put_big(q: Any, nbytes: int) -> None:
-    """Put one ``bytes`` object of ``nbytes`` on ``q`` (the join-before-drain demo)."""
-    q.put(bytes(nbytes))
 
 
 def produce_items(q: Any, n_items: int, batch: int = 1) -> None:
@@ -83,7 +86,6 @@ def item_sink(q: Any, report: Connection, timeout: float) -> None:
     clock on them), then the items themselves, in order. Each ``get`` waits
     at most ``timeout`` seconds; then the child ends.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # on Interrupt, the checker stops it
     while True:
         items: list = []
         messages = 0

@@ -31,6 +31,18 @@ from .memory import PeakMemory
 from .worker_setup import ignore_interrupts
 
 
+def _until_every_worker_answered(pool: cf.ProcessPoolExecutor, n: int) -> None:
+    """Give ``pool`` small tasks until ``n`` different workers ran one (so each ran its
+    initializer); on a busy machine one fast worker can take every task of a round."""
+    deadline = time.monotonic() + TIMEOUT
+    answered: set[int] = set()
+    while len(answered) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"only {len(answered)} of {n} pool processes started in time")
+        answered.update(pid for _, pid in pool.map(tasks.square_where, range(n), timeout=left))
+
+
 def process_pool(max_workers: int = 2) -> cf.ProcessPoolExecutor:
     """A ``ProcessPoolExecutor`` to compare with dask's workers on equal terms.
 
@@ -49,7 +61,7 @@ def process_pool(max_workers: int = 2) -> cf.ProcessPoolExecutor:
         # Start every process now, with its stderr in a file: one interrupted
         # before its initializer ran would print a traceback into the cell.
         with capture_stderr():
-            list(pool.map(tasks.pause, [0.05] * max_workers, timeout=TIMEOUT))
+            _until_every_worker_answered(pool, max_workers)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

@@ -21,17 +21,16 @@ process running, and only claim what it saw. The pieces:
 from __future__ import annotations
 
 import functools
-import multiprocessing as mp
 import re
 import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..capture import Captured, capture_stderr, interrupts_deferred
-from ..cleanup import StartedProcess, WatchedThread, stop, track
+from ..cleanup import Started, StartedProcess, WatchedThread, track
 from ..contexts import ContextLike, get_context
 from ..text import STRICT_ENV as STRICT_ENV  # re-exported: the variable the tests set
 from ..text import strict, wrap
@@ -126,7 +125,7 @@ def interrupted() -> Feedback:
 
 
 @dataclass
-class Attempt:
+class Attempt(Started):
     """What happened when the learner's code ran (see ``run_attempt``).
 
     ``result`` / ``error``: what the function returned or raised.
@@ -148,12 +147,6 @@ class Attempt:
     timed_out: bool = False
     timeout: float = ATTEMPT_TIMEOUT
     seconds: float = 0.0
-    processes: list[StartedProcess] = field(default_factory=list)
-    pools: list[str] = field(default_factory=list)
-    tasks: list[str] = field(default_factory=list)
-    segments: list[str] = field(default_factory=list)
-    leftover: list[StartedProcess] = field(default_factory=list)
-    segments_left: list[str] = field(default_factory=list)
     stderr: str = ""
 
     @property
@@ -269,9 +262,7 @@ def run_attempt(
         if attempt.timed_out:
             thread.wait(time.monotonic() + 2.0)  # stopping its processes often unblocks it
     attempt.stderr = captured.text
-    attempt.processes, attempt.pools = tracker.processes, tracker.pools
-    attempt.tasks, attempt.segments = tracker.tasks, tracker.segments
-    attempt.leftover, attempt.segments_left = tracker.leftover, tracker.segments_left
+    attempt.record_of(tracker)
     if attempt.interrupted():
         raise KeyboardInterrupt
     return attempt
@@ -537,28 +528,3 @@ def plain_checker(check: F) -> F:
         return feedback
 
     return wrapper  # type: ignore[return-value]
-
-
-# --- kept for checkers not yet moved to run_attempt's records (remove when unused) ---
-
-
-def child_pids() -> set[int]:
-    """Deprecated: ``run_attempt`` records processes (``attempt.processes``)."""
-    return {p.pid for p in mp.active_children()}
-
-
-def new_children(before: set[int]) -> list[mp.process.BaseProcess]:
-    """Deprecated: use ``attempt.leftover`` (``run_attempt`` stops them)."""
-    return [p for p in mp.active_children() if p.pid not in before]
-
-
-def leftover_processes(before: set[int], what: str) -> Feedback | None:
-    """Deprecated: use ``first_problem`` / ``left_running(attempt, what=...)``."""
-    left = new_children(before)
-    if not left:
-        return None
-    stop(left, timeout=1.0)
-    return not_yet(
-        f"{what} returned while {len(left)} of its processes were still running (they have "
-        "now been stopped). Join every process you start, with a timeout, before you return."
-    )

@@ -14,8 +14,10 @@ dashboard's "Task Stream", as a picture that stays in the notebook.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +26,8 @@ import matplotlib.pyplot as plt
 from distributed import Client
 
 from ..distributed import flow, memory
-from ..distributed.cluster import scheduler_identity
+from ..distributed.cluster import close_cluster, scheduler_identity, start_local_cluster
+from ..text import wrap
 from ..validation import check_int, check_timeout, check_type
 from . import style
 from .panel import make_panel, slider
@@ -139,6 +142,8 @@ def run_throughput_lab(
     measured from a trimmed floor.
     """
     check_type("client", client, Client)
+    if client.status != "running":
+        raise ValueError(f"client must be running, but it is {client.status}")
     _check_settings(tasks, task_ms, payload_kib, in_flight)
     timeout = check_timeout("timeout", timeout)
     workers = len(scheduler_identity(client, timeout)["workers"])
@@ -147,33 +152,29 @@ def run_throughput_lab(
     args = (tasks, payload_kib * 1024, task_ms / 1000)
     result = ThroughputResult(tasks, task_ms, payload_kib, in_flight, workers, _cpus())
 
-    def on_dask() -> list[int]:
+    def engine_run(
+        name: str, engine: Any, bounded: Callable[..., Any], unbounded: Callable[..., Any]
+    ) -> EngineRun:
+        """Run the work on ``engine`` (a client or an executor), measured from a trimmed floor."""
         if in_flight:
-            return flow.submit_bounded(client, *args, limit=in_flight, timeout=timeout)
-        return flow.submit_unbounded(client, *args, timeout=timeout)
-
-    memory.trim_memory(client)
-    cost = flow.measure(DASK, on_dask)
-    result.runs.append(EngineRun(DASK, cost.seconds, cost.extra_mb, tasks))
-
-    with flow.process_pool(workers) as pool:  # spawn, like dask's; already started
-
-        def on_pool() -> list[int]:
-            if in_flight:
-                return flow.executor_bounded(pool, *args, limit=in_flight, timeout=timeout)
-            return flow.executor_unbounded(pool, *args, timeout=timeout)
-
+            work = functools.partial(bounded, engine, *args, limit=in_flight, timeout=timeout)
+        else:
+            work = functools.partial(unbounded, engine, *args, timeout=timeout)
         memory.trim_memory(client)
-        cost = flow.measure(POOL, on_pool)
-    result.runs.append(EngineRun(POOL, cost.seconds, cost.extra_mb, tasks))
+        cost = flow.measure(name, work)
+        return EngineRun(name, cost.seconds, cost.extra_mb, tasks)
+
+    result.runs.append(engine_run(DASK, client, flow.submit_bounded, flow.submit_unbounded))
+    with flow.process_pool(workers) as pool:  # spawn, like dask's; already started
+        result.runs.append(engine_run(POOL, pool, flow.executor_bounded, flow.executor_unbounded))
     return result
 
 
 def plot_throughput(result: ThroughputResult) -> plt.Figure:
     """Two panels: tasks per second (with the ideal), and the extra memory, per engine."""
     check_type("result", result, ThroughputResult)
-    style.apply()  # not style.context(): see _plot_task_stream's note
-    return _plot_throughput(result)
+    with style.context():
+        return _plot_throughput(result)
 
 
 def _plot_throughput(result: ThroughputResult) -> plt.Figure:
@@ -199,9 +200,22 @@ def _plot_throughput(result: ThroughputResult) -> plt.Figure:
     return fig
 
 
+#: Said when the panel runs after the notebook's cluster was closed.
+OWN_CLUSTER = (
+    "The notebook's cluster is closed (its last cell closes it): this run starts a "
+    "cluster of {n} workers of its own, and closes it afterwards."
+)
+
+
 def throughput_panel(client: Client) -> widgets.VBox:
-    """The lab's control panel: four sliders and a Run button, on ``client``'s cluster."""
+    """The lab's control panel: four sliders and a Run button, on ``client``'s cluster.
+
+    Once ``client`` is closed (the notebook's last cell closes it, and labs
+    are often pressed after Run All), each run starts a cluster of its own,
+    with as many workers, and closes it afterwards.
+    """
     check_type("client", client, Client)
+    workers = len(scheduler_identity(client)["workers"]) if client.status == "running" else 2
     controls = {
         "tasks": slider("tasks", 40, 10, 200, 10),
         "task_ms": slider("work per task (ms)", 20, 0, 200, 10),
@@ -210,11 +224,26 @@ def throughput_panel(client: Client) -> widgets.VBox:
     }
 
     def run(**values: Any) -> None:
-        result = run_throughput_lab(client, **values)
+        with _running(client, workers) as running:
+            result = run_throughput_lab(running, **values)
         print("\n".join(result.lines()))
         plot_throughput(result)
 
     return make_panel("dask.distributed beside a process pool", controls, run)
+
+
+@contextlib.contextmanager
+def _running(client: Client, workers: int) -> Iterator[Client]:
+    """``client`` while it runs; once it is closed, a cluster of the block's own."""
+    if client.status == "running":
+        yield client
+        return
+    print(wrap(OWN_CLUSTER.format(n=workers)))
+    cluster, own = start_local_cluster(n_workers=workers)
+    try:
+        yield own
+    finally:
+        close_cluster(cluster, own)
 
 
 # --------------------------------------------------------------------------
@@ -235,11 +264,8 @@ def plot_task_stream(
     check_type("records", records, Sequence)
     if not records:
         raise ValueError("records is empty: run some tasks inside get_task_stream() first")
-    # style.apply(), not style.context(): a figure made inside plt.rc_context in a
-    # later cell of a kernel is never shown by the inline backend (the first
-    # figure turns interactive mode on inside the context; leaving it turns it off).
-    style.apply()
-    return _plot_task_stream(records, colors)
+    with style.context():
+        return _plot_task_stream(records, colors)
 
 
 def _plot_task_stream(
@@ -297,19 +323,19 @@ def plot_runs(
         raise ValueError("runs is empty")
     if ok is not None and len(ok) != len(runs):
         raise ValueError(f"ok must have one flag per run ({len(runs)}), got {len(ok)}")
-    style.apply()  # see _plot_task_stream's note
-    bars = [
-        style.outcome_bar(good) if ok is not None else {"color": COLORS[DASK]}
-        for good in (ok if ok is not None else [True] * len(runs))
-    ]
-    labels = [r.label for r in runs]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 1.3 + 0.5 * len(runs)), sharey=True)
-    for i, r in enumerate(runs):
-        left.barh(labels[i], r.seconds, **bars[i])
-        right.barh(labels[i], max(0.0, r.extra_mb), **bars[i])
-    left.set_xlabel("seconds (lower is better)")
-    right.set_xlabel("extra memory, MB (lower is better)")
-    left.invert_yaxis()
-    fig.suptitle(title)
-    fig.tight_layout()
+    with style.context():
+        bars = [
+            style.outcome_bar(good) if ok is not None else {"color": COLORS[DASK]}
+            for good in (ok if ok is not None else [True] * len(runs))
+        ]
+        labels = [r.label for r in runs]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 1.3 + 0.5 * len(runs)), sharey=True)
+        for i, r in enumerate(runs):
+            left.barh(labels[i], r.seconds, **bars[i])
+            right.barh(labels[i], max(0.0, r.extra_mb), **bars[i])
+        left.set_xlabel("seconds (lower is better)")
+        right.set_xlabel("extra memory, MB (lower is better)")
+        left.invert_yaxis()
+        fig.suptitle(title)
+        fig.tight_layout()
     return fig

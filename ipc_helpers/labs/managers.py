@@ -20,17 +20,11 @@ from typing import Any
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
-from ..capture import capture_stderr, interrupts_deferred
+from ..capture import capture_stderr
 from ..cleanup import track
-from ..managers import (
-    Costs,
-    DictRace,
-    count_in_dict,
-    count_in_value,
-    start_workers,
-    wait_for,
-)
+from ..managers import Costs, DictRace, count_in_dict, count_in_value
 from ..validation import check_int, check_timeout, check_type
+from ..workers import meet, start_workers, wait_for
 from . import style
 from .panel import checkbox, make_panel, slider
 
@@ -61,19 +55,6 @@ class CounterLabResult:
         return self.expected - counts[kind]
 
 
-def _release(start: Any, workers: list[Any], deadline: float) -> None:
-    """Wait (in short slices) until every worker waits at ``start``, then release them."""
-    while start.n_waiting < len(workers):
-        if time.monotonic() > deadline:
-            raise TimeoutError("the workers did not get ready in time (is the machine busy?)")
-        ended = [w for w in workers if not w.is_alive()]
-        if ended:
-            raise RuntimeError(f"a worker ended before counting (exit code {ended[0].exitcode})")
-        time.sleep(0.005)
-    with interrupts_deferred():
-        start.wait(5)  # the last party: returns at once
-
-
 def _timed_run(
     worker: Callable[..., Any],
     args_for: Callable[[Any], tuple[Any, ...]],
@@ -85,7 +66,7 @@ def _timed_run(
     with capture_stderr() as captured, track():  # Interrupt: the workers are stopped
         workers = start_workers(worker, [args_for(start)] * processes)
         try:
-            _release(start, workers, deadline)
+            meet(start, workers, deadline)
             began = time.perf_counter()
             codes = wait_for(workers, deadline)
             seconds = time.perf_counter() - began

@@ -154,9 +154,27 @@ def apply() -> None:
 
 @contextmanager
 def context() -> Iterator[None]:
-    """The course's settings for the figures made inside the block only."""
+    """The course's settings for the figures made inside the block only.
+
+    pyplot's backend is loaded first, outside the block. Loaded inside it (the
+    kernel's first figure), the inline backend turns interactive mode on,
+    leaving the block turns it off again, and from then on no figure of the
+    kernel (the learner's included) is shown at the end of its cell.
+    """
+    _load_backend()
     with plt.rc_context(RC):
         yield
+
+
+def _load_backend() -> None:
+    """Load pyplot's backend now if no figure has loaded it yet (once per process)."""
+    global _backend_loaded
+    if not _backend_loaded:
+        plt.switch_backend(mpl.get_backend())
+        _backend_loaded = True
+
+
+_backend_loaded = False
 
 
 def label_line(ax: Axes, line: Line2D, text: str, *, at: float = 1.0) -> Annotation:

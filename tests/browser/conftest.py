@@ -15,11 +15,11 @@ from typing import Any, Callable, NoReturn
 
 import pytest
 
+from ..chromium import CHROMIUM
+
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"  # ignored by git
 
-#: Debian's ``chromium`` package; CHROMIUM_PATH may name another Chromium/Chrome binary.
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 INSTALL_HINT = (
     "install it with `sudo apt-get install chromium` (Debian/Ubuntu; .ci/run does this) "
     "or set CHROMIUM_PATH to a Chromium or Chrome binary"

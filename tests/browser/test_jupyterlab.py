@@ -97,24 +97,13 @@ from typing import Callable
 import psutil
 import pytest
 
+from ..chromium import CHROMIUM_FLAGS
 from . import page_scripts as js
 from .conftest import BrowserTools
 from .lab_server import ROOT, SHM, LabServer, copy_course, make_lab_root, names_in
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-#: Flags for Chromium on a shared, offline, headless machine (Playwright adds its own).
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",  # runs as root in containers and CI
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",  # Docker-sized /dev/shm (64 MB): Chromium uses /tmp instead
-]
 CHROMIUM_SHM = (".org.chromium.",)  # how Chromium names its files in /dev/shm
 VIEWPORT = {"width": 1280, "height": 900}
 SECTION_SHOT = 2400  # pixels of notebook per section screenshot: readable when opened

@@ -57,3 +57,24 @@ def test_opening_sections(notebook):
         assert re.search(rf"^##+ {re.escape(heading)}", text, re.MULTILINE), (
             f"{path.name}: missing the opening section '{heading}'"
         )
+
+
+#: Text that pins a notebook to one Python: every cell must hold on 3.11 to 3.14.
+ONE_PYTHON = re.compile(
+    r"(this notebook|the notebook|these notebooks) (runs|run|is run|was written) "
+    r"(on|for) Python \d",
+    re.IGNORECASE,
+)
+
+
+def test_no_text_assumes_one_python(notebook):
+    path, nb = notebook
+    found = [
+        f"cell {i}: {match.group(0)!r}"
+        for i, cell in enumerate(nb.cells)
+        for match in ONE_PYTHON.finditer(cell.source)
+    ]
+    assert not found, (
+        f"{path.name}: the course runs on Python 3.11 to 3.14; branch on sys.version_info "
+        f"and say which version does what instead: {found}"
+    )

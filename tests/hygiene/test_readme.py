@@ -11,12 +11,14 @@ from .conftest import NOTEBOOKS, ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
+#: Code (fenced blocks, then `spans`): links shown as examples, not followed.
+CODE = re.compile(r"```.*?```|`[^`\n]+`", re.DOTALL)
 
 
 def relative_links(text: str) -> list[str]:
     return [
         link.split("#")[0]
-        for link in LINK.findall(text)
+        for link in LINK.findall(CODE.sub("", text))
         if not re.match(r"[a-z]+:", link) and not link.startswith("#")
     ]
 

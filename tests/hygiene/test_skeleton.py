@@ -31,7 +31,11 @@ OPENING = ["What you'll learn", "Time", "Prerequisites"]
 CLOSING = ["Summary", "Nothing left running", "Further reading"]
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*$", re.MULTILINE)
 _NUMBERED = re.compile(r"^(\d+)\.\s+(.+)$")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+#: Alt text may hold balanced brackets, as markdown allows: "NOTES = []".
+_ALT = r"(?:[^\[\]]|\[[^\[\]]*\])*"
+_IMAGE = re.compile(rf"!\[({_ALT})\]\(([^)\s]+)\)")
+#: An image link that markdown shows as text: ``![alt]`` not followed by ``(`` at once.
+_BROKEN_IMAGE = re.compile(rf"!\[{_ALT}\](?!\()")
 _EXERCISE = re.compile(r"^Exercise (\d+): \S")
 
 
@@ -131,7 +135,12 @@ def picture_problems(nb: nbformat.NotebookNode, folder: Path) -> list[str]:
     ]
     if not images:
         return ["add at least one picture (a markdown image of an SVG in notebooks/figures/)"]
-    problems = []
+    problems = [
+        f"cell {i}: the image link {broken!r} does not parse: put `](` together on one line"
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "markdown"
+        for broken in _BROKEN_IMAGE.findall(c.source)
+    ]
     for i, alt, src in images:
         if not alt.strip():
             problems.append(f"cell {i}: the image {src} needs alt text saying what it shows")
@@ -241,3 +250,14 @@ def test_the_template_follows_its_own_skeleton():
         if "does not exist next to the notebook" not in p  # its picture is a placeholder
     ]
     assert not problems, _report(TEMPLATE, problems)
+
+
+def test_a_picture_link_broken_across_lines_is_caught():
+    cells = [
+        "![the parent holds NOTES = [] (brackets in alt text are fine)](bench_decision.svg)",
+        "The flowchart:\n\n![a flowchart]\n(bench_decision.svg)",  # markdown shows this as text
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(c) for c in cells])
+    assert picture_problems(nb, ROOT / "notebooks" / "figures") == [
+        "cell 1: the image link '![a flowchart]' does not parse: put `](` together on one line"
+    ]

@@ -2,9 +2,9 @@
 
 ``IPC_INTERRUPT_JOBS`` notebooks (default 2) run at once, each in its own kernel
 with its own /dev/shm: most of a notebook's time is spent waiting (for children,
-for an interrupt point), not computing, so two at once nearly halve the stage's
-time on a 2-core machine. The tests are still one per notebook: each waits for
-its own notebook's result.
+for an interrupt point), not computing (a stage used about half a core with two at
+once), so two at once cut the stage's time on a 2-core machine. The tests are
+still one per notebook: each waits for its own notebook's result.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ from .interrupts import Report, exercise
 
 REPORTS: list[Report] = []  # in the order the tests finished
 STARTED: list[float] = []  # when the first notebook started (time.monotonic())
-PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+#: Longest first (most bytes), the order the notebooks start in. The tests run in
+#: this order too, so each test waits only for its own notebook: a test that came
+#: before the notebooks started ahead of its own would wait for them as well, and
+#: pytest-timeout would charge that wait to it (00, the shortest, then "timed out"
+#: at 300 s while its notebook had not even started).
+PATHS = sorted(NOTEBOOKS.glob("*.ipynb"), key=lambda p: (-p.stat().st_size, p.name))
 
 
 def jobs() -> int:
@@ -35,15 +40,14 @@ def jobs() -> int:
 
 
 class Runner:
-    """Starts the selected notebooks in a thread pool, longest first (most code cells)."""
+    """Starts the selected notebooks in a thread pool, in the tests' order (``PATHS``)."""
 
     def __init__(self, paths: list[Path], workdir: Path) -> None:
         self.pool = ThreadPoolExecutor(max_workers=jobs(), thread_name_prefix="interrupts")
         STARTED.append(time.monotonic())
         method = start_method()
-        order = sorted(paths, key=lambda p: -p.stat().st_size)
         self.futures: dict[Path, Future] = {
-            path: self.pool.submit(exercise, path, method, workdir / path.stem) for path in order
+            path: self.pool.submit(exercise, path, method, workdir / path.stem) for path in paths
         }
 
     def report(self, path: Path) -> Report:

@@ -8,7 +8,8 @@ For one notebook, in one fresh kernel, cell after cell:
 2. a cell that took at least ``MIN_SECONDS`` (``MIN_SECONDS_PYTHON`` if it started
    no process) runs again once per interrupt point
    (``points()``: early, middle, late, placed in the span when its children
-   lived in the first run) and is interrupted there: SIGINT to the kernel's
+   lived in the first run; ``cell_points()``: fork takes one of them, spawn the
+   two others) and is interrupted there: SIGINT to the kernel's
    process group, as JupyterLab does. Then
 
    - a trivial cell, sent right after the interrupt, must answer within
@@ -36,6 +37,9 @@ tried once more before it counts. After ``MAX_FAILURES_IN_A_ROW`` failing cells
 the notebook stops (its state is broken; the first failure says why), and past
 ``NOTEBOOK_BUDGET`` seconds the remaining cells only run, uninterrupted (a note
 says which), so that one broken notebook cannot stall the stage.
+
+A cell that does not finish within ``CELL_TIMEOUT`` (a first run, or a rerun that
+repairs the state) is reported by its number, and the notebook stops there.
 
 At the end no process of the kernel may be left (the cell that started each
 leftover is named), the kernel is shut down gracefully, nothing may outlive it,
@@ -75,26 +79,38 @@ NOTEBOOK_BUDGET = 150.0  # seconds; past it, the notebook's remaining cells only
 MAX_CHILD_TRACEBACKS = 1  # children's KeyboardInterrupt tracebacks an interrupted cell may show
 TRIVIAL = "None  # does the kernel answer?"
 
-#: Interrupt points per start method, to keep the stage inside its budget: "early"
-#: (children starting, the riskiest moment) under both, "late" (children ending) under
-#: fork and "middle" under spawn; forkserver, when asked for, gets all three.
-#: IPC_INTERRUPT_POINTS=early,middle,late overrides it.
-DEFAULT_POINTS = {
-    "fork": ("early", "late"),
-    "spawn": ("early", "middle"),
-    "forkserver": ("early", "middle", "late"),
-}
+POINTS = ("early", "middle", "late")
 
 
-def chosen_points(method: str) -> tuple[str, ...]:
+def chosen_points() -> tuple[str, ...] | None:
+    """The points ``IPC_INTERRUPT_POINTS=early,middle,late`` asks for; None if unset
+    (then ``cell_points`` shares the three out between the start methods)."""
     names = os.environ.get("IPC_INTERRUPT_POINTS", "")
     if not names:
-        return DEFAULT_POINTS.get(method, ("early", "middle", "late"))
+        return None
     chosen = tuple(n.strip() for n in names.split(",") if n.strip())
-    unknown = set(chosen) - {"early", "middle", "late"}
+    unknown = set(chosen) - set(POINTS)
     if unknown:
         raise ValueError(f"IPC_INTERRUPT_POINTS: unknown points {sorted(unknown)}")
     return chosen
+
+
+def cell_points(cell: Cell, method: str, chosen: tuple[str, ...] | None) -> tuple[str, ...]:
+    """Where to interrupt ``cell`` under ``method``, to keep the stage inside its budget.
+
+    fork and spawn share the three points of each cell out between them, so that the
+    two stages together interrupt every cell early, in the middle and late: fork takes
+    one (turn by turn with the cell's number, so fork meets each kind of point across
+    a notebook) and spawn the two others. forkserver, when asked for, gets all three.
+    """
+    if chosen is not None:
+        return chosen
+    turn = POINTS[cell.index % len(POINTS)]
+    if method == "fork":
+        return (turn,)
+    if method == "spawn":
+        return tuple(name for name in POINTS if name != turn)
+    return POINTS
 
 
 def points(run: Run, names: tuple[str, ...]) -> list[tuple[str, float]]:
@@ -175,7 +191,7 @@ def exercise(path: Path, method: str, workdir: Path) -> Report:
     try:
         wrong = kernel_problems(kernel, path.name)
         if not wrong:
-            walk(kernel, code_cells(path), chosen_points(method), report)
+            walk(kernel, code_cells(path), chosen_points(), report)
         report.problems += wrong
         finish(kernel, report)
     except KernelHung as hung:
@@ -201,27 +217,35 @@ def kernel_problems(kernel: Kernel, notebook: str) -> list[str]:
     ]
 
 
-def walk(kernel: Kernel, cells: list[Cell], names: tuple[str, ...], report: Report) -> None:
+def run_whole(kernel: Kernel, cell: Cell, why: str, rest: str) -> Run:
+    """Run ``cell`` to its end; a cell that does not finish within ``CELL_TIMEOUT`` is
+    reported by its number (``why``: which run), and the notebook stops there."""
+    run = kernel.run(cell.source, CELL_TIMEOUT)
+    if run.status == "no reply":
+        raise KernelHung(
+            f"{cell.where()} did not finish within {CELL_TIMEOUT:g} s when {why}; "
+            f"cells not tried: {rest}"
+        )
+    return run
+
+
+def walk(kernel: Kernel, cells: list[Cell], chosen: tuple[str, ...] | None, report: Report) -> None:
     """Each cell in order: its first run, then its interrupted runs."""
     started = time.monotonic()
     half_done: list[Cell] = []  # interrupted since the last repair: their state may be half made
     failures = 0  # cells in a row that failed even after a repair
     for number, cell in enumerate(cells):
-        full = kernel.run(cell.source, CELL_TIMEOUT)
+        rest = ", ".join(str(c.index) for c in cells[number + 1 :]) or "none"
+        full = run_whole(kernel, cell, "run without interrupt", rest)
         if full.status == "error" and half_done and not cell.may_fail():
             for earlier in half_done:  # make their state whole, as a learner would
-                kernel.run(earlier.source, CELL_TIMEOUT)
+                why = f"run again to repair its state after interrupts (cell {cell.index} failed)"
+                run_whole(kernel, earlier, why, f"{cell.index}, {rest}")
             half_done.clear()
-            full = kernel.run(cell.source, CELL_TIMEOUT)
+            full = run_whole(kernel, cell, "run again after that repair", rest)
         report.first_run += full.seconds
         for pid in full.started:
             report.origins.setdefault(pid, f"{cell.where()}, run without interrupt")
-        rest = ", ".join(str(c.index) for c in cells[number + 1 :]) or "none"
-        if full.status == "no reply":
-            raise KernelHung(
-                f"{cell.where()} did not finish within {CELL_TIMEOUT:g} s when run "
-                f"without interrupt; cells not tried: {rest}"
-            )
         if full.status == "error" and not cell.may_fail():
             report.problems.append(
                 f"{cell.where()} fails when run (after the interrupts of the cells above): "
@@ -243,7 +267,7 @@ def walk(kernel: Kernel, cells: list[Cell], names: tuple[str, ...], report: Repo
             continue
         by_design = sum(1 for p in full.started.values() if alive(p))
         report.cells += 1
-        for name, at in points(full, names):
+        for name, at in points(full, cell_points(cell, report.method, chosen)):
             try_point(kernel, cell, name, at, by_design, report)
         half_done.append(cell)
 

@@ -9,8 +9,9 @@ does is described in ``interrupts.py``. The suite's ``interrupt-fork`` and
     MP_START_METHOD=spawn .venv/bin/python -m pytest tests/interrupt -k 05_
 
 ``IPC_INTERRUPT_POINTS=early,middle,late`` interrupts every slow cell at all
-three points (by default fork and spawn share them out, to fit the budget);
-``IPC_INTERRUPT_JOBS=N`` runs N notebooks at once (default 2). The "interrupt
+three points (by default fork takes one point of each cell and spawn the two
+others, to fit the budget); ``IPC_INTERRUPT_JOBS=N`` runs N notebooks at once
+(default 3). The "interrupt
 timings" section at the end gives each notebook's time and interrupts.
 """
 

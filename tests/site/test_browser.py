@@ -22,21 +22,9 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from ..chromium import CHROMIUM, CHROMIUM_FLAGS
 from .conftest import ARTIFACTS, NOTEBOOKS, REPORT
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-#: As tests/browser: headless, offline, as root in containers, Docker-sized /dev/shm.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SLICE = 8000  # pixels of page per screenshot (Chromium's limit is near 16384)

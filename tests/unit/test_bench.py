@@ -178,19 +178,34 @@ def test_shared_memory_needs_a_large_enough_segment():
         bench.measure_throughput(s, ["shared_memory"], [4096], TINY)
 
 
+def _orderings_hold(best: dict[str, float]) -> bool:
+    """The orderings the notebook teaches, on the best figures so far."""
+    return (
+        # a Pipe message is framed, a raw pipe's byte is not; a manager call is two hops
+        best["raw_pipe_rt"] < best["pipe_bytes"] < best["manager_queue"]
+        and best["batched"] > 3 * best["single"]  # about 20x on a 2-core machine
+        and best["value_raw"] < best["value_lock"]  # taking a lock costs something
+    )
+
+
 def test_round_trips_batching_and_value():
-    with bench.Session(manager=True, timeout=20) as s:
-        trips = bench.measure_round_trips(s, list(bench.ROUND_TRIP), TINY)
-        batching = bench.measure_batching(s, TINY)
-    assert [m.mechanism for m in trips] == list(bench.ROUND_TRIP)
-    by_name = {m.mechanism: m.median for m in trips}
-    # a Pipe message is framed, a raw pipe's byte is not; a manager call is two hops
-    assert by_name["raw_pipe_rt"] < by_name["pipe_bytes"] < by_name["manager_queue"]
-    single, batched = batching
-    assert batched.median > 3 * single.median  # about 25x on a 2-core machine
-    ops = bench.measure_value_ops(TINY)
-    assert [m.mechanism for m in ops] == ["value_raw", "value_lock"]
-    assert ops[0].median < ops[1].median  # taking a lock costs something
+    best: dict[str, float] = {}
+    for _ in range(3):  # a busy moment can invert one tiny sample: keep each figure's best
+        with bench.Session(manager=True, timeout=20) as s:
+            trips = bench.measure_round_trips(s, list(bench.ROUND_TRIP), TINY)
+            single, batched = bench.measure_batching(s, TINY)
+        ops = bench.measure_value_ops(TINY)
+        assert [m.mechanism for m in trips] == list(bench.ROUND_TRIP)
+        assert [m.mechanism for m in ops] == ["value_raw", "value_lock"]
+        times = {m.mechanism: m.median for m in [*trips, *ops]}  # less is better
+        rates = {"single": single.median, "batched": batched.median}  # more is better
+        for name, value in times.items():
+            best[name] = min(value, best.get(name, value))
+        for name, value in rates.items():
+            best[name] = max(value, best.get(name, value))
+        if _orderings_hold(best):
+            break
+    assert _orderings_hold(best), best
     with pytest.raises(ValueError, match="batch must be at least 2"):
         bench.measure_batching(None, TINY, batch=1)
 
@@ -412,19 +427,11 @@ def test_small_workers():
     assert bench.square(3) == 9
     assert bench.noop() is None
     q = queue.Queue()
-    bench.put_big(q, 10)
+    bench.put_bytes(q, 10)
     assert q.get() == bytes(10)
 
 
-@pytest.fixture
-def keep_sigint():
-    """item_sink ignores Ctrl-C (it is meant for a child): restore the handler here."""
-    saved = signal.getsignal(signal.SIGINT)
-    yield
-    signal.signal(signal.SIGINT, saved)
-
-
-def test_item_sink_reports_counts_then_items(keep_sigint):
+def test_item_sink_reports_counts_then_items():
     q, sent = queue.Queue(), []
 
     class Report:
@@ -437,7 +444,7 @@ def test_item_sink_reports_counts_then_items(keep_sigint):
     assert sent == [(2, 2), [(1, 0.5), (2, 1.0)]]
 
 
-def test_item_sink_ends_quietly_when_nothing_comes(keep_sigint):
+def test_item_sink_ends_quietly_when_nothing_comes():
     q = queue.Queue()
     bench.item_sink(q, None, timeout=0.05)  # queue.Empty: returns instead of raising
 

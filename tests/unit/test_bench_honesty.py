@@ -1,15 +1,19 @@
 """The honesty check: every figure notebook 05 teaches from agrees with an independent measurement.
 
-The bound is the course's promise (issue 17): within 1.5x. A noisy machine
-gets one more try; the bound is never widened.
+The bound is the course's promise (issue 17): within 1.5x, never widened.
+On a busy machine (issue 13: the whole suite under two busy loops) a figure
+that disagrees is measured again in pairs, benchmark then check, and each
+side keeps its best; a benchmark whose method is wrong must still fail.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 
+import pytest
+
 from ipc_helpers import bench
-from ipc_helpers.bench import honesty
+from ipc_helpers.bench import honesty, measure
 
 #: Figures the notebook states or plots a conclusion from (issue 17 names the first five).
 MUST_COVER = {
@@ -66,14 +70,29 @@ def test_the_check_covers_every_figure_the_notebook_teaches_from():
     assert names >= MUST_COVER, sorted(MUST_COVER - names)
 
 
+@pytest.mark.one_stage  # slow, and the same under every start method: unit-fork only
 def test_quick_run_agrees_with_the_independent_check_within_the_target():
-    tries = []
-    for _ in range(2):  # one retry on a noisy machine; the bound stays
-        result = bench.run_benchmark("quick")
-        rows = bench.cross_check(result)
-        tries.append(bench.agreement_table(rows))
-        if bench.worst(rows) <= bench.TARGET:
-            break
-    assert bench.worst(rows) <= bench.TARGET, "\n\n".join(tries)
+    result = bench.run_benchmark("quick")
+    # more pairs than the default: this stage runs beside five others on a shared machine
+    rows = bench.cross_check(result, retries=8)
+    print(bench.agreement_table(rows))  # shown with -s or -rP: the ratios and tries
+    assert bench.worst(rows) <= bench.TARGET, bench.agreement_table(rows)
     assert {row.name for row in rows} >= MUST_COVER
+    assert mp.active_children() == []
+
+
+@pytest.mark.one_stage  # a few seconds, the same under every start method
+@pytest.mark.parametrize("bias", [3.0, 1 / 3], ids=["too slow", "too fast"])
+def test_a_benchmark_with_a_wrong_method_fails_the_check(monkeypatch, bias):
+    """A benchmark whose clock is off by 3x disagrees in every pair: the retries cannot hide it."""
+    timed = measure._time_round_trips
+    monkeypatch.setattr(
+        measure, "_time_round_trips", lambda s, mech, count: timed(s, mech, count) * bias
+    )
+    with bench.Session() as s:
+        rows = bench.measure_round_trips(s, ["pipe_bytes"], bench.MODES["quick"])
+    result = bench.Result("quick", rows, placement=rows[0].placement)
+    (row,) = bench.cross_check(result)
+    assert row.ratio > bench.TARGET, bench.agreement_table([row])
+    assert row.tries == 1 + honesty.RETRIES  # measured again in every pair, biased every time
     assert mp.active_children() == []

@@ -79,6 +79,14 @@ def test_nothing_left_running_says_so_or_stops_what_is_left(monkeypatch):
     stop([q], timeout=0.1)
 
 
+def test_a_child_that_is_ending_is_not_a_leak(monkeypatch):
+    monkeypatch.setenv("IPC_HELPERS_STRICT", "1")
+    ending = mp.Process(target=time.sleep, args=(1.0,), name="ending")
+    ending.start()  # alive now, gone within the closing cell's grace
+    assert nothing_left_running().startswith("Nothing left running")
+    assert ending.exitcode == 0
+
+
 class EndsBetweenTwoLooks:
     """A process that is alive at the first look and gone at the next (B's race)."""
 

@@ -235,12 +235,17 @@ def test_per_task_costs(client):
 
 
 def test_peak_memory_sees_an_allocation():
-    with memory.PeakMemory(interval=0.005) as peak:
-        block = np.ones(50_000_000 // 8)
-        block[::512] = 2.0  # touch every page
-        time.sleep(0.05)
-    del block
-    assert peak.extra_mb > 30
+    seen = []
+    for _ in range(3):  # a child of an earlier test that ends meanwhile lowers the total
+        with memory.PeakMemory(interval=0.005) as peak:
+            block = np.ones(50_000_000 // 8)
+            block[::512] = 2.0  # touch every page
+            time.sleep(0.05)
+        del block
+        seen.append(peak.extra_mb)
+        if peak.extra_mb > 30:
+            break
+    assert max(seen) > 30, seen
     assert memory.tree_rss() > 0
 
 

@@ -25,8 +25,6 @@ from ipc_helpers.exercises.feedback import (
     correct,
     first_problem,
     interrupted,
-    leftover_processes,
-    new_children,
     not_attempted,
     not_yet,
     plain_checker,
@@ -553,15 +551,3 @@ def test_ignored_processes_are_neither_recorded_nor_stopped():
     (survivor,) = mp.active_children()
     assert survivor.is_alive()
     stop([survivor], timeout=0.1)
-
-
-# --- kept for old callers ---------------------------------------------------------
-
-
-def test_deprecated_leftover_helpers_still_work():
-    p = mp.Process(target=time.sleep, args=(60,))
-    p.start()
-    assert new_children(set()) == [p]
-    fb = leftover_processes(set(), "f")
-    assert "returned while 1 of its processes were still running" in fb.message
-    assert not p.is_alive()

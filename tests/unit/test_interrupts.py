@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 import types
-from multiprocessing import forkserver, util
+from multiprocessing import forkserver
 from multiprocessing.managers import SyncManager
 
 import pytest
@@ -22,19 +22,7 @@ pytestmark = pytest.mark.skipif(not interrupts.SIGNALS, reason="POSIX signals on
 
 @pytest.fixture(autouse=True)
 def installed():
-    """Installed as in a kernel (without the cell callbacks), and nothing left after each test.
-
-    After-fork hooks of other course modules (``queues._quiet_interrupts``, until N01
-    deletes it) would run after this module's in a fork child and override it: they are
-    set aside meanwhile, so that these tests see this module alone.
-    """
-    others = {
-        key: owner
-        for key, owner in util._afterfork_registry.items()
-        if key[2].__module__.startswith("ipc_helpers.") and key[2] is not interrupts._after_fork
-    }
-    for key in others:
-        del util._afterfork_registry[key]
+    """Installed as in a kernel (without the cell callbacks), and nothing left after each test."""
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
     interrupts.install()
     try:
@@ -42,7 +30,6 @@ def installed():
     finally:
         interrupts.uninstall()
         signal.signal(signal.SIGINT, old)
-        util._afterfork_registry.update(others)
     assert mp.active_children() == []
 
 
@@ -287,6 +274,26 @@ def test_pool_workers_are_left_to_their_pool():
     plain.start()
     assert interrupts._stoppable(plain)
     plain.join(10)
+
+
+def test_workers_of_a_half_made_pool_are_stopped_after_the_cell(capsys):
+    watch = interrupts._CellWatch()
+    watch.pre_run_cell()
+    with mp.Pool(1) as running:
+        assert {id(w) for w in running._pool} <= interrupts._workers_of_live_pools()
+        # A worker whose pool never finished starting (Interrupt hit Pool()): it
+        # waits for tasks that will never come, and no pool will ever stop it.
+        orphan = mp.Process(target=time.sleep, args=(30,), name="ForkPoolWorker-orphan")
+        orphan.start()
+        setattr(orphan, interrupts._KEY, interrupts._Arrival(False, "pool worker", True))
+        assert not interrupts._stoppable(orphan)
+        assert id(orphan) not in interrupts._workers_of_live_pools()
+        watch.post_run_cell(types.SimpleNamespace(error_in_exec=KeyboardInterrupt()))
+        assert not orphan.is_alive()  # stopped
+        assert all(w.is_alive() for w in running._pool)  # a running pool's: left to it
+        assert running.apply(abs, (-3,)) == 3  # and the pool still works
+    said = " ".join(capsys.readouterr().out.split())  # wrapped at 90 columns
+    assert "stopped 1 process(es) that this cell had started: ForkPoolWorker-orphan." in said
 
 
 def test_a_manager_call_cut_short_no_longer_shifts_every_later_answer():

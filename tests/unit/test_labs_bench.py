@@ -127,7 +127,7 @@ def test_placement_and_honesty_tables():
     assert lab.placement_table(rows).rows == [["raw_pipe_rt", 7.0, 21.0, "µs", "3.00"]]
     agreement = [bench.Agreement("Queue put/get", "µs", 30.0, 33.0)]
     table = lab.honesty_table(agreement)
-    assert table.rows == [["Queue put/get", 30.0, 33.0, "µs", "1.10"]]
+    assert table.rows == [["Queue put/get", 30.0, 33.0, "µs", "1.10", 1]]
     assert table.caption == "Largest disagreement: 1.10x, within the target of 1.5x"
 
 

@@ -113,3 +113,20 @@ def test_plot_task_stream_draws_one_row_per_worker():
     plt.close(fig)
     with pytest.raises(ValueError, match="empty"):
         lab.plot_task_stream([])
+
+
+def test_the_panel_runs_after_the_notebook_closed_its_cluster(client, capsys):
+    """Labs are pressed after Run All, when the last cell has closed the notebook's cluster."""
+    panel = lab.throughput_panel(client)
+    dc.close_cluster(client.cluster, client)  # what the notebook's last cell does
+    with pytest.raises(ValueError, match="client must be running"):
+        lab.run_throughput_lab(client)
+    for slider, value in zip(panel.children[1:5], (10, 0, 0, 2), strict=True):
+        slider.value = value
+    press(panel)  # outside a kernel, what it prints goes to stdout
+    said = " ".join(capsys.readouterr().out.split())  # wrapped at 90 columns
+    assert status_of(panel) == ""
+    assert "starts a cluster of 2 workers of its own" in said
+    assert "10 tasks of 0 ms" in said
+    assert dc._latest == {}  # and closed it again
+    plt.close("all")

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing as mp
-import signal
-import time
 from multiprocessing.managers import SyncManager
 
 import pytest
 
 from ipc_helpers import managers as m
-from ipc_helpers.capture import capture_stderr
-from ipc_helpers.cleanup import stop, track
-
-
-def report_sigint_handler(report):
-    """Child: report whether Ctrl-C is ignored here."""
-    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    report.send("ignored" if ignored else "not ignored")
-    report.close()
+from ipc_helpers.cleanup import stop
 
 
 @pytest.fixture(scope="module")
@@ -93,39 +83,6 @@ def test_run_dict_race_needs_a_running_sync_manager():
     stopped.shutdown()
     with pytest.raises(ValueError, match="running"):
         m.run_dict_race(stopped, 2)
-
-
-def test_start_workers_names_the_worker_and_ignores_ctrl_c():
-    receive, send = mp.Pipe(duplex=False)
-    with track() as started:
-        (child,) = m.start_workers(report_sigint_handler, [(send,)])
-        send.close()
-        assert receive.poll(10) and receive.recv() == "ignored"
-        assert m.wait_for([child], time.monotonic() + 10) == [0]
-    (record,) = started.processes
-    assert (record.target, record.module) == ("report_sigint_handler", __name__)
-
-
-def test_wait_for_bounds_the_wait(manager):
-    d, barrier = manager.dict(), manager.Barrier(2)  # referenced until the worker ends
-    workers = m.start_workers(m.dict_race_rounds, [(d, barrier, 1)])
-    with pytest.raises(TimeoutError, match="did not finish in time"):
-        m.wait_for(workers, time.monotonic() + 0.3)  # a party of 2, only 1 comes
-    stop(workers, timeout=1)
-
-
-def test_wait_for_calls_on_failure_when_a_worker_fails(manager):
-    d, barrier, aborted = manager.dict(), manager.Barrier(2), []
-
-    def abort() -> None:
-        aborted.append(1)
-        barrier.abort()  # the waiting worker raises BrokenBarrierError at once
-
-    with capture_stderr():  # the children's tracebacks (fork, spawn)
-        waiting = m.start_workers(m.dict_race_rounds, [(d, barrier, 1)])
-        failing = m.start_workers(m.increment_count, [(None,)])  # AttributeError: exit code 1
-        codes = m.wait_for(waiting + failing, time.monotonic() + 10, on_failure=abort)
-    assert codes == [1, 1] and aborted == [1]  # without abort() the worker waits 30 s
 
 
 def test_count_workers_in_one_process(manager):

@@ -257,11 +257,11 @@ def test_the_claims_depend_on_the_build_and_the_cpus():
     ]
     assert _race().claims() == [(True, claim) for claim in gil] and not _race().busy
     assert [shown for shown, _ in _race(processes=1.0).claims()] == [True, True, False]
-    assert [shown for shown, _ in _race(threads=0.7).claims()] == [True, False, True]
+    assert [shown for shown, _ in _race(threads=0.65).claims()] == [True, False, True]
     assert [shown for shown, _ in _race(threads_cpus=1.6).claims()] == [False, True, True]
-    # processes that got about one CPU between them: too busy to judge "beat"
-    busy = _race(processes=1.0, processes_cpus=1.0)
-    assert busy.busy and [claim for _, claim in busy.claims()] == gil[:2]
+    # processes that got about one CPU between them: too busy to judge the timings
+    busy = _race(processes=1.0, processes_cpus=1.0, threads=0.6)
+    assert busy.busy and busy.claims() == [(True, gil[0])]
     free = "without the GIL, 2 threads are faster than one thread"
     assert _race(gil=False, threads=0.55, threads_cpus=1.9).claims() == [(True, free)]
     assert _race(gil=False, threads_cpus=1.9).claims() == [(False, free)]

@@ -212,10 +212,9 @@ def test_listener_and_client_with_authkey():
     ]
 
 
-@pytest.mark.parametrize("code", [-signal.SIGINT, 130])
-def test_a_child_ended_by_an_interrupt_interrupts_the_runner(code):
+def test_a_child_ended_by_an_interrupt_interrupts_the_runner():
     """A child that died of SIGINT (the kernel may have missed it) raises KeyboardInterrupt."""
-    ended = [SimpleNamespace(exitcode=0), SimpleNamespace(exitcode=code)]
+    ended = [SimpleNamespace(exitcode=0), SimpleNamespace(exitcode=-signal.SIGINT)]
     with pytest.raises(KeyboardInterrupt):
         pipes._raise_if_interrupted(ended)
     pipes._raise_if_interrupted([SimpleNamespace(exitcode=c) for c in (0, 1, -15, None)])
@@ -292,7 +291,7 @@ def test_recv_bytes_into_copies_the_whole_message_first():
     chunked = pipes.receive_with_peak(size, chunk_size=2**18)
     assert whole.intact and chunked.intact
     assert whole.extra_peak >= size
-    assert chunked.extra_peak < 2 * 2**18
+    assert chunked.extra_peak < 3 * 2**18  # a chunk or two (and small objects), not 4 MiB
     assert "in one message: intact True" in str(whole)
     assert "262,144 B chunks" in str(chunked)
 
@@ -409,12 +408,8 @@ def test_bad_arguments(call, error, message):
         call()
 
 
-def test_expect_is_strict_in_the_tests_and_a_sentence_for_learners(monkeypatch, capsys):
-    pipes.expect(True, "shown")
-    monkeypatch.setenv("IPC_HELPERS_STRICT", "1")
-    with pytest.raises(AssertionError, match="the race lost updates"):
-        pipes.expect(False, "the race lost updates")
-    monkeypatch.delenv("IPC_HELPERS_STRICT")
-    pipes.expect(False, "the race lost updates")
-    said = capsys.readouterr().out
-    assert "did not show it (the race lost updates)" in said and "run the cell again" in said
+def test_expect_is_the_shared_one():
+    """Notebook cells call ``pipes.expect``: it is ``ipc_helpers.text.expect`` (tested there)."""
+    from ipc_helpers import text
+
+    assert pipes.expect is text.expect

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
@@ -57,6 +61,32 @@ def test_apply_and_context_set_the_course_look():
         assert plt.rcParams["axes.grid"] and plt.rcParams["figure.facecolor"] == "white"
     style.apply()
     assert plt.rcParams["axes.titlesize"] == 12.0 and plt.rcParams["legend.frameon"] is False
+
+
+INLINE_KERNEL = """
+from IPython.core.interactiveshell import InteractiveShell
+InteractiveShell.instance()  # matplotlib_inline hooks into the running IPython
+import matplotlib
+import matplotlib.pyplot as plt
+from ipc_helpers.labs import style
+with style.context():
+    plt.subplots()  # the first figure loads the inline backend
+print(matplotlib.is_interactive())
+"""
+
+
+def test_context_leaves_the_inline_backend_showing_later_figures():
+    """Loaded inside ``rc_context``, the backend's interactive mode was undone at its end."""
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    run = subprocess.run(
+        [sys.executable, "-c", INLINE_KERNEL],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert run.stdout.split()[-1] == "True"  # False: no later figure would be shown
 
 
 def test_label_line_writes_on_the_line():

@@ -31,8 +31,9 @@ def run(pipe_rt: float = 15.0, queue_rt: float = 35.0, pipe_16: float = 4000.0) 
 
 
 TYPICAL = run()
-QUEUE_WON = run(pipe_rt=40.0)  # a machine where the Queue round trip measured faster
-PIPE_WON_16 = run(pipe_16=9500.0)  # a machine where the Pipe moved 16 MiB fastest
+QUEUE_WON = run(pipe_rt=60.0)  # a machine where the Queue round trip measured clearly faster
+PIPE_WON_16 = run(pipe_16=14000.0)  # a machine where the Pipe moved 16 MiB clearly fastest
+CLOSE_CALL = run(pipe_rt=40.0)  # Queue 35 µs, Pipe 40 µs: one run cannot tell them apart
 RIGHT = {
     "small_round_trip": "Pipe",
     "array_16MiB": "SharedMemory",
@@ -112,6 +113,14 @@ CASES = [
         "correct",
         r"your benchmark run measured",
         args=(QUEUE_WON,),
+    ),
+    Case(
+        "predictions.too_close_to_call",
+        ex.check_predictions,
+        RIGHT,
+        "correct",
+        r"for 'small_round_trip' the two figures were within 1.25x of each other",
+        args=(CLOSE_CALL,),
     ),
     Case(
         "predictions.without_a_run",
