@@ -313,9 +313,26 @@ class _CellWatch:
 
     def __init__(self) -> None:
         self.before: set[int] = set()
+        self.last_error: BaseException | None = None
 
     def pre_run_cell(self, info: Any = None) -> None:
         self.before = {id(p) for p in process._children}
+        self.last_error = getattr(sys, "last_value", None)
+
+    def post_execute(self) -> None:
+        """Before the inline backend draws the cell's figures: after an interrupt, drop them.
+
+        Drawing half-made figures on a busy machine can take longer than the
+        5 s in which an interrupted cell must end.
+        """
+        error = getattr(sys, "last_value", None)  # set by IPython when a cell fails
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if (
+            pyplot is not None
+            and isinstance(error, KeyboardInterrupt)
+            and error is not self.last_error
+        ):
+            pyplot.close("all")
 
     def post_run_cell(self, result: Any) -> None:
         if not isinstance(getattr(result, "error_in_exec", None), KeyboardInterrupt):
@@ -400,6 +417,9 @@ def install(shell: Any = None) -> None:
             callback = getattr(_WATCH, event)
             if callback not in shell.events.callbacks[event]:
                 shell.events.register(event, callback)
+        callbacks = shell.events.callbacks["post_execute"]
+        if _WATCH.post_execute not in callbacks:
+            callbacks.insert(0, _WATCH.post_execute)  # before the inline backend's flush
 
 
 def uninstall(shell: Any = None) -> None:
@@ -416,7 +436,7 @@ def uninstall(shell: Any = None) -> None:
         forkserver.ensure_running = forkserver._forkserver.ensure_running
         forkserver._forkserver._stop()
     if shell is not None:
-        for event in ("pre_run_cell", "post_run_cell"):
+        for event in ("pre_run_cell", "post_run_cell", "post_execute"):
             callback = getattr(_WATCH, event)
             if callback in shell.events.callbacks[event]:
                 shell.events.unregister(event, callback)

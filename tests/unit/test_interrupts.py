@@ -321,7 +321,10 @@ def test_install_is_idempotent_and_only_ipython_installs_on_import():
 
 
 def test_the_cell_callbacks_are_registered_once():
-    events = types.SimpleNamespace(callbacks={"pre_run_cell": [], "post_run_cell": []})
+    flush = object()  # the inline backend's flush_figures, registered first
+    events = types.SimpleNamespace(
+        callbacks={"pre_run_cell": [], "post_run_cell": [], "post_execute": [flush]}
+    )
 
     def register(event, callback):
         events.callbacks[event].append(callback)
@@ -333,6 +336,24 @@ def test_the_cell_callbacks_are_registered_once():
     shell = types.SimpleNamespace(events=events)
     interrupts.install(shell)
     interrupts.install(shell)
-    assert [len(c) for c in events.callbacks.values()] == [1, 1]
+    assert [len(c) for c in events.callbacks.values()] == [1, 1, 2]
+    assert events.callbacks["post_execute"][1] is flush  # figures are dropped before it draws
     interrupts.uninstall(shell)
-    assert [len(c) for c in events.callbacks.values()] == [0, 0]
+    assert [len(c) for c in events.callbacks.values()] == [0, 0, 1]
+
+
+def test_an_interrupted_cells_figures_are_dropped_before_they_are_drawn(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    watch = interrupts._CellWatch()
+    monkeypatch.setattr(sys, "last_value", ValueError("an earlier cell"), raising=False)
+    watch.pre_run_cell()
+    plt.figure()
+    watch.post_execute()  # the cell ended without a new error: its figure stays
+    assert plt.get_fignums()
+    monkeypatch.setattr(sys, "last_value", KeyboardInterrupt(), raising=False)
+    watch.post_execute()  # interrupted: nothing is left to draw
+    assert not plt.get_fignums()
