@@ -13,7 +13,8 @@ For one notebook, in one fresh kernel, cell after cell:
    process group, as JupyterLab does. Then
 
    - a trivial cell, sent right after the interrupt, must answer within
-     ``ANSWER_WITHIN`` seconds (so the interrupted cell ended by then);
+     ``ANSWER_WITHIN`` seconds (so the interrupted cell ended by then),
+     stretched up to 3 times while the machine is overloaded (``busy_limit``);
    - within ``GRACE`` seconds more, every process the interrupted run started
      must have ended (multiprocessing's resource tracker and forkserver server
      excepted; a forkserver *worker* is not a helper), except as many as the
@@ -311,7 +312,9 @@ def interrupt_once(
     report.interrupts += 1
     trivial = kernel.send(TRIVIAL)
     if not kernel.wait(trivial, ANSWER_WITHIN):
-        report.problems.append(f"{where}: {wait_longer(kernel, trivial, interrupted_at)}")
+        took = wait_longer(kernel, trivial, interrupted_at)
+        if took is not None:
+            report.problems.append(f"{where}: {took}")
     run = kernel.result(msg_id, 0.0)
     if run.status == "error" and not acceptable_ending(run, cell):
         report.problems.append(f"{where}: {wrong_ending(run)}")
@@ -367,13 +370,30 @@ def wrong_ending(run: Run) -> str:
     )
 
 
-def wait_longer(kernel: Kernel, trivial: str, interrupted_at: float) -> str:
-    """The cell did not stop within ANSWER_WITHIN: find out how long it takes (or hang)."""
+def busy_limit() -> float:
+    """ANSWER_WITHIN, stretched while the machine is overloaded (at most 3 times).
+
+    The 5 s are a learner's machine's; when every CPU has more than two
+    programs waiting to run (``make test`` runs stages side by side), the
+    kernel simply gets the CPU less often. A real hang still shows: it lasts.
+    """
+    per_cpu = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return ANSWER_WITHIN * min(3.0, max(1.0, per_cpu / 2))
+
+
+def wait_longer(kernel: Kernel, trivial: str, interrupted_at: float) -> str | None:
+    """The cell did not stop within ANSWER_WITHIN: find out how long it takes (or hang).
+
+    Returns the problem, or None if it answered within ``busy_limit()``.
+    """
     if kernel.wait(trivial, HANG_WAIT):
         took = kernel.finished_at(trivial) - interrupted_at
+        limit = busy_limit()
+        if took <= limit:
+            return None
         return (
             f"the next cell answered only {took:.1f} s after the interrupt "
-            f"(limit {ANSWER_WITHIN:g} s)"
+            f"(limit {limit:.1f} s, load average {os.getloadavg()[0]:.1f})"
         )
     alive_then = "; ".join(describe(p) for p in kernel.strays()) or "none"
     kernel.interrupt()  # as a learner would: press Interrupt again
