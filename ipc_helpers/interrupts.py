@@ -335,7 +335,7 @@ class _CellWatch:
             pyplot.close("all")
 
     def post_run_cell(self, result: Any) -> None:
-        if not isinstance(getattr(result, "error_in_exec", None), KeyboardInterrupt):
+        if not _came_from_an_interrupt(getattr(result, "error_in_exec", None)):
             return
         from .cleanup import _uninterrupted, stop
         from .text import wrap
@@ -353,6 +353,21 @@ class _CellWatch:
         stopped = sorted(p.name for p in left if p.exitcode in (-signal.SIGTERM, -signal.SIGKILL))
         if stopped:
             print(wrap(STOPPED.format(n=len(stopped), names=", ".join(stopped))))
+
+
+def _came_from_an_interrupt(error: BaseException | None) -> bool:
+    """True for a ``KeyboardInterrupt``, or an error raised while one was handled.
+
+    An interrupt that cuts a manager call or a ``with`` block short often ends
+    the cell with the error that followed it (``EOFError``, ``BrokenPipeError``).
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _stoppable(proc: BaseProcess) -> bool:

@@ -266,6 +266,18 @@ def test_after_an_interrupted_cell_what_it_started_is_stopped(capsys):
     stop([before], timeout=1)
 
 
+def test_an_error_that_followed_an_interrupt_counts_as_one():
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise EOFError("the manager's answer never came")  # noqa: B904
+    except EOFError as error:
+        assert interrupts._came_from_an_interrupt(error)
+    assert not interrupts._came_from_an_interrupt(ValueError("a plain error"))
+    assert not interrupts._came_from_an_interrupt(None)
+
+
 def test_pool_workers_are_left_to_their_pool():
     with mp.Pool(1) as pool:
         (worker,) = pool._pool
