@@ -35,7 +35,10 @@ and raises it once the child has started (and is known, so it can be stopped).
 
 After an interrupted cell, the processes that cell started and that still run
 (they missed the signal, or ignore it) are stopped (the workers of a running
-pool or executor excepted: their pool stops them), with one line saying so; and this thread's
+pool or executor excepted: their pool stops them), with one line saying so; so
+is the server of a manager whose ``shutdown()`` the interrupt cut short (that
+manager's ``shutdown()`` does nothing when called again, and its server would
+run until the kernel ends); and this thread's
 connections to managers are closed, because a manager call cut short leaves
 its answer unread and every later call would read the previous call's answer.
 """
@@ -61,6 +64,8 @@ SIGNALS = os.name == "posix" and hasattr(signal, "pthread_sigmask")
 COURSE_KINDS = ("pool worker", "executor worker", "manager")
 #: What the kernel says after it stopped what an interrupted cell had left running.
 STOPPED = "Kernel → Interrupt: stopped {n} process(es) that this cell had started: {names}."
+#: What it says after it stopped a manager's server whose ``shutdown()`` the interrupt cut short.
+SERVER_STOPPED = "Kernel → Interrupt cut a manager's shutdown() short: stopped its server {names}."
 
 _PACKAGE = __name__.partition(".")[0]
 _KEY = "_ipc_helpers_start"  # attribute on every Process started while installed
@@ -347,12 +352,15 @@ class _CellWatch:
             for p in process.active_children()
             if id(p) not in self.before and (_stoppable(p) or id(p) not in kept)
         ]
-        if not left:
+        servers = [p for p in _servers_of_cut_shutdowns() if p not in left]
+        if not left and not servers:
             return
-        _uninterrupted(stop, left, 1.0)  # a second or so to end by themselves first
-        stopped = sorted(p.name for p in left if p.exitcode in (-signal.SIGTERM, -signal.SIGKILL))
-        if stopped:
-            print(wrap(STOPPED.format(n=len(stopped), names=", ".join(stopped))))
+        _uninterrupted(stop, left + servers, 1.0)  # a second or so to end by themselves first
+        killed = (-signal.SIGTERM, -signal.SIGKILL)
+        for message, group in ((STOPPED, left), (SERVER_STOPPED, servers)):
+            stopped = sorted(p.name for p in group if p.exitcode in killed)
+            if stopped:
+                print(wrap(message.format(n=len(stopped), names=", ".join(stopped))))
 
 
 def _came_from_an_interrupt(error: BaseException | None) -> bool:
@@ -393,6 +401,32 @@ def _workers_of_live_pools() -> set[int]:
         elif isinstance(obj, ProcessPoolExecutor) and not getattr(obj, "_shutdown_thread", True):
             kept.update(id(w) for w in (getattr(obj, "_processes", None) or {}).values())
     return kept
+
+
+def _servers_of_cut_shutdowns() -> list[BaseProcess]:
+    """The running servers of managers whose ``shutdown()`` began but did not finish.
+
+    ``shutdown()`` is a one-shot finalizer: it unregisters itself first, then
+    asks the server to end and waits for it. An interrupt in between leaves a
+    server that no later ``shutdown()`` (nor the ``with`` block, nor the
+    kernel's exit) will ever stop.
+    """
+    from multiprocessing.managers import BaseManager
+
+    running = process.active_children()
+    found = []
+    for obj in gc.get_objects():
+        if not isinstance(obj, BaseManager):
+            continue
+        server = getattr(obj, "_process", None)
+        shutdown = getattr(obj, "shutdown", None)
+        if (
+            server in running
+            and isinstance(shutdown, util.Finalize)
+            and not shutdown.still_active()
+        ):
+            found.append(server)
+    return found
 
 
 _WATCH = _CellWatch()

@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 import types
-from multiprocessing import forkserver
+from multiprocessing import forkserver, util
 from multiprocessing.managers import SyncManager
 
 import pytest
@@ -306,6 +306,27 @@ def test_workers_of_a_half_made_pool_are_stopped_after_the_cell(capsys):
         assert running.apply(abs, (-3,)) == 3  # and the pool still works
     said = " ".join(capsys.readouterr().out.split())  # wrapped at 90 columns
     assert "stopped 1 process(es) that this cell had started: ForkPoolWorker-orphan." in said
+
+
+def test_the_server_of_a_shutdown_cut_short_is_stopped_after_the_cell(capsys):
+    watch = interrupts._CellWatch()
+    with SyncManager() as untouched:
+        cut = SyncManager()
+        cut.start()
+        watch.pre_run_cell()  # both servers come from an earlier cell
+        # What an interrupt inside shutdown() leaves: the one-shot finalizer is
+        # unregistered (a second shutdown() does nothing), the server still runs.
+        del util._finalizer_registry[cut.shutdown._key]
+        cut.shutdown()
+        assert cut._process.is_alive()
+        watch.post_run_cell(types.SimpleNamespace(error_in_exec=ValueError("not an interrupt")))
+        assert cut._process.is_alive()  # only after an interrupt
+        watch.post_run_cell(types.SimpleNamespace(error_in_exec=KeyboardInterrupt()))
+        assert not cut._process.is_alive()
+        assert untouched._process.is_alive()  # a manager still in use is left alone
+        assert untouched.list([1])[:] == [1]
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"cut a manager's shutdown() short: stopped its server {cut._process.name}." in said
 
 
 def test_a_manager_call_cut_short_no_longer_shifts_every_later_answer():
