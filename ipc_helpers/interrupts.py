@@ -317,11 +317,13 @@ class _CellWatch:
     """IPython callbacks: after an interrupted cell, stop what it left running."""
 
     def __init__(self) -> None:
-        self.before: set[int] = set()
+        # The processes themselves, not their id(): a process reaped during the cell
+        # could be freed, and a new one started by the cell could get its id.
+        self.before: set[BaseProcess] = set()
         self.last_error: BaseException | None = None
 
     def pre_run_cell(self, info: Any = None) -> None:
-        self.before = {id(p) for p in process._children}
+        self.before = set(process._children)
         self.last_error = getattr(sys, "last_value", None)
 
     def post_execute(self) -> None:
@@ -350,7 +352,7 @@ class _CellWatch:
         left = [
             p
             for p in process.active_children()
-            if id(p) not in self.before and (_stoppable(p) or id(p) not in kept)
+            if p not in self.before and (_stoppable(p) or id(p) not in kept)
         ]
         servers = [p for p in _servers_of_cut_shutdowns() if p not in left]
         if not left and not servers:

@@ -266,6 +266,21 @@ def test_after_an_interrupted_cell_what_it_started_is_stopped(capsys):
     stop([before], timeout=1)
 
 
+def test_a_new_process_is_told_from_an_earlier_one_even_at_the_same_address(monkeypatch):
+    watch = interrupts._CellWatch()
+    earlier = mp.Process(target=time.sleep, args=(30,), name="from-an-earlier-cell")
+    earlier.start()
+    # CPython often puts a new Process object where a reaped one was, so that both have
+    # the same id(): make every id() in the module collide, as that would.
+    monkeypatch.setattr(interrupts, "id", lambda obj: 0, raising=False)
+    watch.pre_run_cell()
+    left = mp.Process(target=time.sleep, args=(30,), name="left-running")
+    left.start()
+    watch.post_run_cell(types.SimpleNamespace(error_in_exec=KeyboardInterrupt()))
+    assert not left.is_alive() and earlier.is_alive()
+    stop([earlier], timeout=1)
+
+
 def test_an_error_that_followed_an_interrupt_counts_as_one():
     try:
         try:
