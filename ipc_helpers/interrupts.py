@@ -32,6 +32,8 @@ The kernel does not lose an interrupt during ``Process.start()``. When
 logging's at-fork hook, prints the ``KeyboardInterrupt`` as "Exception ignored"
 and goes on. ``start()`` in the main thread therefore holds the interrupt back
 and raises it once the child has started (and is known, so it can be stopped).
+Nor does it lose a child's exit status: an interrupt that lands just as
+``join()`` reaps a child would leave that child "alive" for ever (``_poll``).
 
 After an interrupted cell, the processes that cell started and that still run
 (they missed the signal, or ignore it) are stopped (the workers of a running
@@ -51,9 +53,10 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
-from multiprocessing import process, resource_tracker, util
+from multiprocessing import connection, popen_fork, process, resource_tracker, util
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -293,6 +296,34 @@ def _forkserver_ensure_running(self: Any) -> None:
         _original["ensure_running"](self)
 
 
+def _poll(self: Any, flag: int = os.WNOHANG) -> int | None:
+    """``Popen.poll`` of ``fork`` and ``spawn`` children: an interrupt cannot lose the exit status.
+
+    CPython reaps the child with ``os.waitpid`` and stores its status on the
+    next line. A ``KeyboardInterrupt`` raised in between (Kernel → Interrupt
+    reaches the parent just as its interrupted child exits) loses the status
+    for good: ``is_alive()`` says True for ever, ``exitcode`` stays None (CPython
+    issues 92881 and 130895 describe the same gap between two threads). Here the
+    reap and the store happen with the interrupt held back; a blocking wait
+    (``join()``) waits for the child's sentinel first, so it stays interruptible.
+    """
+    if self.returncode is None and flag == 0:
+        connection.wait([self.sentinel])  # ready once the child has exited
+    while self.returncode is None:
+        with _held_back():
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except OSError:  # not (or no longer) our child: no status, as in CPython
+                return None
+            if pid == self.pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        if flag != 0:
+            break
+        if self.returncode is None:
+            time.sleep(0.001)  # exited, not yet reaped: a moment more
+    return self.returncode
+
+
 # --- in the kernel: after an interrupted cell -------------------------------------------
 
 
@@ -440,7 +471,7 @@ _original: dict[str, Any] = {}
 
 
 def _patch() -> None:
-    """Patch ``BaseProcess.start`` and the fork server's start in this process (idempotent).
+    """Patch ``BaseProcess.start``, ``Popen.poll`` and the fork server's start (idempotent).
 
     Only where signals can be blocked per thread (not on Windows, where
     Jupyter interrupts a kernel without SIGINT).
@@ -451,6 +482,8 @@ def _patch() -> None:
 
     _original["start"] = BaseProcess.start
     BaseProcess.start = _start  # type: ignore[method-assign]
+    _original["poll"] = popen_fork.Popen.poll
+    popen_fork.Popen.poll = _poll  # type: ignore[method-assign]
     _original["ensure_running"] = forkserver.ForkServer.ensure_running
     forkserver.ForkServer.ensure_running = _forkserver_ensure_running  # type: ignore[method-assign]
     forkserver.ensure_running = forkserver._forkserver.ensure_running  # the module's alias
@@ -483,6 +516,7 @@ def uninstall(shell: Any = None) -> None:
         from multiprocessing import forkserver
 
         BaseProcess.start = _original.pop("start")  # type: ignore[method-assign]
+        popen_fork.Popen.poll = _original.pop("poll")  # type: ignore[method-assign]
         forkserver.ForkServer.ensure_running = _original.pop("ensure_running")  # type: ignore[method-assign]
         forkserver.ensure_running = forkserver._forkserver.ensure_running
         forkserver._forkserver._stop()

@@ -4,6 +4,7 @@ memory, recorder, state, tasks, travel), on one small LocalCluster for the modul
 from __future__ import annotations
 
 import _thread
+import mmap
 import os
 import pickle
 import signal
@@ -238,10 +239,13 @@ def test_peak_memory_sees_an_allocation():
     seen = []
     for _ in range(3):  # a child of an earlier test that ends meanwhile lowers the total
         with memory.PeakMemory(interval=0.005) as peak:
-            block = np.ones(50_000_000 // 8)
-            block[::512] = 2.0  # touch every page
+            # Fresh pages from the kernel: a malloc'd block could reuse memory that earlier
+            # tests freed and that is still resident (it then adds nothing to the RSS).
+            block = mmap.mmap(-1, 50_000_000)
+            for offset in range(0, len(block), mmap.PAGESIZE):
+                block[offset] = 1  # touch every page
             time.sleep(0.05)
-        del block
+        block.close()
         seen.append(peak.extra_mb)
         if peak.extra_mb > 30:
             break

@@ -6,6 +6,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 import types
 from multiprocessing import forkserver, util
@@ -245,6 +246,43 @@ def test_without_it_cpython_loses_that_interrupt_under_fork():
     child = ctx.Process(target=time.sleep, args=(0,))
     child.start()  # no KeyboardInterrupt: it was printed as "Exception ignored" and dropped
     stop([child], timeout=10)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_an_interrupt_just_as_a_child_is_reaped_keeps_its_exit_code(method, monkeypatch):
+    child = mp.get_context(method).Process(target=time.sleep, args=(0,))
+    child.start()
+    reap = os.waitpid
+
+    def reap_then_interrupt(pid, flag):
+        result = reap(pid, flag)
+        if result[0] == pid:
+            os.kill(os.getpid(), signal.SIGINT)  # Kernel → Interrupt, just then
+        return result
+
+    monkeypatch.setattr(os, "waitpid", reap_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):  # the interrupt is not lost either
+        child.join(10)
+    monkeypatch.undo()
+    # Without the course's poll: exitcode None and is_alive() True for ever.
+    assert child.exitcode == 0 and not child.is_alive()
+    assert child not in mp.active_children()
+
+
+def test_join_without_a_timeout_still_waits_and_can_be_interrupted():
+    child = mp.Process(target=time.sleep, args=(0.3,))
+    child.start()
+    started = time.monotonic()
+    child.join()
+    assert child.exitcode == 0 and time.monotonic() - started >= 0.2
+    sleeper = mp.Process(target=time.sleep, args=(30,))
+    sleeper.start()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        sleeper.join()
+    assert sleeper.is_alive()
+    stop([sleeper], timeout=1)
 
 
 # --- after an interrupted cell ----------------------------------------------------------
