@@ -37,7 +37,7 @@ Nor does it lose a child's exit status: an interrupt that lands just as
 
 After an interrupted cell, the processes that cell started and that still run
 (they missed the signal, or ignore it) are stopped (the workers of a running
-pool or executor excepted: their pool stops them), with one line saying so; so
+pool, executor or dask nanny excepted: their owner stops them), with one line saying so; so
 is the server of a manager whose ``shutdown()`` the interrupt cut short (that
 manager's ``shutdown()`` does nothing when called again, and its server would
 run until the kernel ends); and this thread's
@@ -379,12 +379,8 @@ class _CellWatch:
         from .text import wrap
 
         forget_manager_connections()
-        kept = _workers_of_live_pools()
-        left = [
-            p
-            for p in process.active_children()
-            if p not in self.before and (_stoppable(p) or id(p) not in kept)
-        ]
+        kept = _kept_by_their_owners()
+        left = [p for p in process.active_children() if p not in self.before and id(p) not in kept]
         servers = [p for p in _servers_of_cut_shutdowns() if p not in left]
         if not left and not servers:
             return
@@ -411,29 +407,42 @@ def _came_from_an_interrupt(error: BaseException | None) -> bool:
     return False
 
 
-def _stoppable(proc: BaseProcess) -> bool:
-    """Not a pool's or executor's worker (stopping one can wedge its pool: the pool does it)."""
-    arrival = getattr(proc, _KEY, None)
-    return not (isinstance(arrival, _Arrival) and arrival.kind.endswith("worker"))
+def _kept_by_their_owners() -> set[int]:
+    """``id()`` of every child that a running pool, executor or dask nanny owns.
 
-
-def _workers_of_live_pools() -> set[int]:
-    """``id()`` of every worker that a running ``Pool`` or executor of this process owns.
-
-    An interrupt that lands while a pool starts its workers leaves workers
-    that no pool will ever stop (the half-made pool is gone): those are
-    not in this set, and are stopped like any other process of the cell.
+    Their owner stops them, and replaces a worker that dies (a pool worker
+    stopped while it holds the pool's queue lock would wedge the pool; a dask
+    nanny restarts its worker). An interrupt that lands while a pool starts
+    its workers leaves workers that no pool will ever stop (the half-made
+    pool is gone): those are not in this set, and are stopped like any other
+    process of the cell.
     """
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.pool import RUN, Pool
 
+    nanny = sys.modules.get("distributed.nanny")  # only if the kernel uses dask
     kept: set[int] = set()
     for obj in gc.get_objects():
         if isinstance(obj, Pool) and getattr(obj, "_state", None) == RUN:
             kept.update(id(w) for w in getattr(obj, "_pool", ()))
         elif isinstance(obj, ProcessPoolExecutor) and not getattr(obj, "_shutdown_thread", True):
             kept.update(id(w) for w in (getattr(obj, "_processes", None) or {}).values())
+        elif nanny is not None and isinstance(obj, nanny.Nanny):
+            kept.update(_worker_of(obj))
     return kept
+
+
+#: States of a dask nanny that no longer looks after its worker.
+_NANNY_GONE = ("closing", "closed", "failed", "stopping", "stopped")
+
+
+def _worker_of(nanny: Any) -> set[int]:
+    """``{id()}`` of the worker process a running dask nanny looks after (empty if none)."""
+    if getattr(getattr(nanny, "status", None), "name", "") in _NANNY_GONE:
+        return set()
+    # Nanny.process is a WorkerProcess; its .process an AsyncProcess; its ._process the child
+    worker = getattr(getattr(getattr(nanny, "process", None), "process", None), "_process", None)
+    return {id(worker)} if isinstance(worker, BaseProcess) else set()
 
 
 def _servers_of_cut_shutdowns() -> list[BaseProcess]:

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import _thread
 import mmap
+import multiprocessing as mp
 import os
 import pickle
 import signal
 import sys
 import threading
 import time
+import types
 
 import cloudpickle
 import numpy as np
 import psutil
 import pytest
 
+from ipc_helpers import interrupts
 from ipc_helpers.cleanup import live_children
 from ipc_helpers.distributed import cluster as dc
 from ipc_helpers.distributed import flow, memory, state, tasks, travel
@@ -119,6 +122,20 @@ def test_a_killed_worker_s_task_runs_again_elsewhere(client):
     assert value == 49 and pid != killed
     client.wait_for_workers(2, timeout=60)
     assert killed not in dc.worker_pids(client).values()
+
+
+def test_after_an_interrupted_cell_the_nannys_new_worker_is_left_running(client):
+    watch = interrupts._CellWatch()
+    watch.pre_run_cell()
+    future = client.submit(tasks.square_where, 7, 1.0, pure=False)
+    _, killed = dc.kill_worker_running(client, future, timeout=30)
+    client.wait_for_workers(2, timeout=60)  # the nanny started a new worker in this "cell"
+    replacement = [p for p in mp.active_children() if p not in watch.before]
+    assert replacement and all(id(p) in interrupts._kept_by_their_owners() for p in replacement)
+    watch.post_run_cell(types.SimpleNamespace(error_in_exec=KeyboardInterrupt()))
+    assert all(p.is_alive() for p in replacement)  # the cluster's, not the cell's
+    assert future.result(timeout=60)[0] == 49
+    assert killed not in dc.worker_pids(client).values() and len(dc.worker_pids(client)) == 2
 
 
 def test_the_workers_ignore_kernel_interrupt(client):
