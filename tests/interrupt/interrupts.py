@@ -373,12 +373,15 @@ def wrong_ending(run: Run) -> str:
 def busy_limit() -> float:
     """ANSWER_WITHIN, stretched while the machine is overloaded (at most 3 times).
 
-    The 5 s are a learner's machine's; when every CPU has more than two
-    programs waiting to run (``make test`` runs stages side by side), the
-    kernel simply gets the CPU less often. A real hang still shows: it lasts.
+    The 5 s are a learner's machine's. With more programs ready to run than
+    CPUs (``make test`` runs stages side by side), the kernel gets its CPU
+    that many times less often, and the same work (formatting the interrupt's
+    traceback, the after-cell clean-up) takes that many times longer: the
+    limit grows with the 1-minute load average per CPU. A real hang still
+    shows: it lasts.
     """
     per_cpu = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return ANSWER_WITHIN * min(3.0, max(1.0, per_cpu / 2))
+    return ANSWER_WITHIN * min(3.0, max(1.0, per_cpu))
 
 
 def wait_longer(kernel: Kernel, trivial: str, interrupted_at: float) -> str | None:

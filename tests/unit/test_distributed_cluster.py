@@ -131,7 +131,7 @@ def test_after_an_interrupted_cell_the_nannys_new_worker_is_left_running(client)
     _, killed = dc.kill_worker_running(client, future, timeout=30)
     client.wait_for_workers(2, timeout=60)  # the nanny started a new worker in this "cell"
     replacement = [p for p in mp.active_children() if p not in watch.before]
-    assert replacement and all(id(p) in interrupts._kept_by_their_owners() for p in replacement)
+    assert replacement and all(id(p) in interrupts._owners().kept for p in replacement)
     watch.post_run_cell(types.SimpleNamespace(error_in_exec=KeyboardInterrupt()))
     assert all(p.is_alive() for p in replacement)  # the cluster's, not the cell's
     assert future.result(timeout=60)[0] == 49

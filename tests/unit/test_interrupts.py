@@ -334,11 +334,11 @@ def test_an_error_that_followed_an_interrupt_counts_as_one():
 def test_pool_workers_are_left_to_their_pool():
     with mp.Pool(1) as pool:
         (worker,) = pool._pool
-        assert id(worker) in interrupts._kept_by_their_owners()
-    assert id(worker) not in interrupts._kept_by_their_owners()  # the pool has ended
+        assert id(worker) in interrupts._owners().kept
+    assert id(worker) not in interrupts._owners().kept  # the pool has ended
     plain = mp.Process(target=time.sleep, args=(0,))
     plain.start()
-    assert id(plain) not in interrupts._kept_by_their_owners()
+    assert id(plain) not in interrupts._owners().kept
     plain.join(10)
 
 
@@ -346,13 +346,13 @@ def test_workers_of_a_half_made_pool_are_stopped_after_the_cell(capsys):
     watch = interrupts._CellWatch()
     watch.pre_run_cell()
     with mp.Pool(1) as running:
-        assert {id(w) for w in running._pool} <= interrupts._kept_by_their_owners()
+        assert {id(w) for w in running._pool} <= interrupts._owners().kept
         # A worker whose pool never finished starting (Interrupt hit Pool()): it
         # waits for tasks that will never come, and no pool will ever stop it.
         orphan = mp.Process(target=time.sleep, args=(30,), name="ForkPoolWorker-orphan")
         orphan.start()
         setattr(orphan, interrupts._KEY, interrupts._Arrival(False, "pool worker", True))
-        assert id(orphan) not in interrupts._kept_by_their_owners()
+        assert id(orphan) not in interrupts._owners().kept
         watch.post_run_cell(types.SimpleNamespace(error_in_exec=KeyboardInterrupt()))
         assert not orphan.is_alive()  # stopped
         assert all(w.is_alive() for w in running._pool)  # a running pool's: left to it
