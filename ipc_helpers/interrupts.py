@@ -376,7 +376,7 @@ class _CellWatch:
     def post_run_cell(self, result: Any) -> None:
         if not _came_from_an_interrupt(getattr(result, "error_in_exec", None)):
             return
-        from .cleanup import _uninterrupted, stop
+        from .cleanup import _uninterrupted
         from .text import wrap
 
         forget_manager_connections()
@@ -386,7 +386,8 @@ class _CellWatch:
         servers = [p for p in owners.cut_short if p not in left]
         if not left and not servers:
             return
-        _uninterrupted(stop, left + servers, 1.0)  # a second or so to end by themselves first
+        # a second or so to end by themselves first
+        _uninterrupted(_stop_all, owners.half_made, left + servers, 1.0)
         killed = (-signal.SIGTERM, -signal.SIGKILL)
         for message, group in ((STOPPED, left), (SERVER_STOPPED, servers)):
             stopped = sorted(p.name for p in group if p.exitcode in killed)
@@ -417,6 +418,8 @@ class _Owners:
     kept: set[int] = field(default_factory=set)
     #: Running servers of managers whose ``shutdown()`` began but did not finish.
     cut_short: list[BaseProcess] = field(default_factory=list)
+    #: Worker handler threads of pools whose ``__init__`` an interrupt cut short.
+    half_made: list[threading.Thread] = field(default_factory=list)
 
 
 def _owners() -> _Owners:
@@ -428,6 +431,11 @@ def _owners() -> _Owners:
     interrupt that lands while a pool starts its workers leaves workers that
     no pool will ever stop (the half-made pool is gone): those are not kept,
     and are stopped like any other process of the cell.
+
+    ``half_made``: a pool interrupted after its worker handler thread started,
+    before ``__init__`` finished, is never used (the pool object itself may be
+    gone), yet that thread starts a new worker for every one that dies:
+    stopping its workers is not enough.
 
     ``cut_short``: ``shutdown()`` of a manager is a one-shot finalizer: it
     unregisters itself first, then asks the server to end and waits for it.
@@ -441,16 +449,44 @@ def _owners() -> _Owners:
     nanny = sys.modules.get("distributed.nanny")  # only if the kernel uses dask
     running = process.active_children()
     found = _Owners()
+    pools: list[Pool] = []
     for obj in gc.get_objects():
         if isinstance(obj, Pool) and getattr(obj, "_state", None) == RUN:
             found.kept.update(id(w) for w in getattr(obj, "_pool", ()))
+            pools.append(obj)
         elif isinstance(obj, ProcessPoolExecutor) and not getattr(obj, "_shutdown_thread", True):
             found.kept.update(id(w) for w in (getattr(obj, "_processes", None) or {}).values())
         elif nanny is not None and isinstance(obj, nanny.Nanny):
             found.kept.update(_worker_of(obj))
         elif isinstance(obj, BaseManager) and _shutdown_cut_short(obj, running):
             found.cut_short.append(obj._process)
+    running_pools = {id(getattr(obj, "_worker_handler", None)) for obj in pools}
+    found.half_made = [
+        thread
+        for thread in threading.enumerate()
+        if getattr(getattr(thread, "_target", None), "__func__", None)
+        is Pool._handle_workers.__func__
+        and getattr(thread, "_state", None) == RUN
+        and id(thread) not in running_pools
+    ]
     return found
+
+
+def _stop_all(
+    handlers: list[threading.Thread], processes: list[BaseProcess], timeout: float
+) -> None:
+    """Stop the worker ``handlers`` of half-made pools, then ``processes``."""
+    from multiprocessing.pool import TERMINATE
+
+    from .cleanup import stop
+
+    for handler in handlers:
+        handler._state = TERMINATE  # type: ignore[attr-defined]
+        with contextlib.suppress(Exception):
+            handler._args[-1].put(None)  # type: ignore[attr-defined]  # its change_notifier
+    for handler in handlers:
+        handler.join(1.0)
+    stop(processes, timeout)
 
 
 #: States of a dask nanny that no longer looks after its worker.

@@ -382,6 +382,29 @@ def test_the_server_of_a_shutdown_cut_short_is_stopped_after_the_cell(capsys):
     assert f"cut a manager's shutdown() short: stopped its server {cut._process.name}." in said
 
 
+def test_a_half_made_pool_starts_no_new_worker_after_the_cell(monkeypatch):
+    from multiprocessing import pool as pool_module
+
+    watch = interrupts._CellWatch()
+    watch.pre_run_cell()
+    finalize = util.Finalize
+
+    def interrupted_at_the_end_of_init(obj, *args, **kwargs):
+        if isinstance(obj, pool_module.Pool):  # the line before `self._state = RUN`
+            raise KeyboardInterrupt
+        return finalize(obj, *args, **kwargs)
+
+    monkeypatch.setattr(util, "Finalize", interrupted_at_the_end_of_init)
+    with pytest.raises(KeyboardInterrupt):
+        mp.Pool(1)
+    monkeypatch.undo()
+    (handler,) = interrupts._owners().half_made  # the pool object itself is gone
+    watch.post_run_cell(types.SimpleNamespace(error_in_exec=KeyboardInterrupt()))
+    time.sleep(0.5)  # its worker handler would have started a new worker by now
+    assert mp.active_children() == []
+    assert not handler.is_alive()
+
+
 def test_a_manager_call_cut_short_no_longer_shifts_every_later_answer():
     with SyncManager() as manager:
         d = manager.dict(x=1, y=2)
