@@ -32,9 +32,11 @@ For one notebook, in one fresh kernel, cell after cell:
 
 Running a cell again after an interrupt is what a learner does; every cell must
 survive it (issue 22 asks for "Run All twice" too). If a later cell then fails,
-every cell interrupted since the last such repair runs again in full (their
-state may be half made, as a learner would rerun them) and the failing cell is
-tried once more before it counts. After ``MAX_FAILURES_IN_A_ROW`` failing cells
+the cells from the first one interrupted since the last such repair up to the
+failing one run again in full, in order (their state may be half made; a
+learner would run them again, and the cells between them too: a cell that
+restarts a server needs the later cell that stops it), and the failing cell
+is tried once more before it counts. After ``MAX_FAILURES_IN_A_ROW`` failing cells
 the notebook stops (its state is broken; the first failure says why), and past
 ``NOTEBOOK_BUDGET`` seconds the remaining cells only run, uninterrupted (a note
 says which), so that one broken notebook cannot stall the stage.
@@ -239,9 +241,12 @@ def walk(kernel: Kernel, cells: list[Cell], chosen: tuple[str, ...] | None, repo
         rest = ", ".join(str(c.index) for c in cells[number + 1 :]) or "none"
         full = run_whole(kernel, cell, "run without interrupt", rest)
         if full.status == "error" and half_done and not cell.may_fail():
-            for earlier in half_done:  # make their state whole, as a learner would
+            # make their state whole, as a learner would: from the first half-made cell on
+            for earlier in cells[cells.index(half_done[0]) : number]:
                 why = f"run again to repair its state after interrupts (cell {cell.index} failed)"
-                run_whole(kernel, earlier, why, f"{cell.index}, {rest}")
+                again = run_whole(kernel, earlier, why, f"{cell.index}, {rest}")
+                for pid in again.started:
+                    report.origins.setdefault(pid, f"{earlier.where()}, {why}")
             half_done.clear()
             full = run_whole(kernel, cell, "run again after that repair", rest)
         report.first_run += full.seconds
