@@ -36,6 +36,7 @@ from .cleanup import stop
 from .contexts import ContextLike, get_context
 from .text import expect
 from .validation import check_int, check_number, check_timeout, check_type
+from .workers import release
 
 #: Operations the request/response server of the notebook knows.
 OPERATIONS = ("add", "upper", "divide", "sleep")
@@ -548,7 +549,7 @@ def run_writers(
             end.close()
         return _read_tagged(readers, size, timeout, tuple(procs))
     finally:
-        go.abort()  # a writer still waiting for the other one goes on at once
+        release(go)  # a writer still waiting for the other one goes on at once
         for conn in readers + writers:
             conn.close()
         stop(procs, timeout=1.0)

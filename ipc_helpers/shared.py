@@ -38,7 +38,7 @@ from .cleanup import stop, track
 from .contexts import ContextLike, get_context
 from .text import expect  # noqa: F401 - notebook 03 calls shared.expect: the one in text
 from .validation import check_choice, check_int, check_timeout, check_type
-from .workers import meet, start_workers
+from .workers import meet, release, start_workers
 
 #: The largest segment the helpers create. Binder and Docker give ``/dev/shm``
 #: 64 MB; the notebook keeps well under half of that at any moment.
@@ -225,8 +225,7 @@ def run_value_race(
             finished = True
         finally:
             try:
-                with interrupts_deferred():
-                    barrier.abort()  # releases any worker still waiting
+                release(barrier)  # any worker still waiting goes on at once
             finally:
                 stop(workers, timeout=5.0 if finished else 0.5)
     return race
@@ -477,6 +476,10 @@ def fill_rows(name: str, n_rows: int, n_cols: int, start: int, stop: int) -> Non
 _WARNING_LINE = re.compile(r"^(?:.*?:\d+: )?(\w*Warning: .*)$")
 
 
+#: Seconds a separate program gets to finish by itself after Kernel → Interrupt.
+LET_FINISH = 3.0
+
+
 def run_python(code: str, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
     """Run ``code`` in a separate Python program and return what it did.
 
@@ -485,19 +488,42 @@ def run_python(code: str, *args: str, timeout: float = 30.0) -> subprocess.Compl
     Python; ``args`` become ``sys.argv[1:]``. Waits at most ``timeout``
     seconds (``subprocess.TimeoutExpired`` after killing it). Its stdout and
     stderr are in the result as text.
+
+    Kernel → Interrupt does not reach the program (it runs in a session of
+    its own): stopped between creating a shared-memory block and registering
+    it with its resource tracker, it would leave the block for good. The
+    interrupt is raised here once the program has ended, by itself within
+    ``LET_FINISH`` seconds or killed.
     """
     check_type("code", code, str)
     for i, arg in enumerate(args):
         check_type(f"args[{i}]", arg, str)
     timeout = check_timeout("timeout", timeout)
     env = dict(os.environ, PYTHONWARNINGS="default", PYTHON_COLORS="0")
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    command = [sys.executable, "-c", code, *args]
+    pipe = subprocess.PIPE
+    with subprocess.Popen(
+        command, stdout=pipe, stderr=pipe, text=True, env=env, start_new_session=True
+    ) as program:
+        try:
+            out, err = program.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            program.kill()
+            program.communicate()
+            raise
+        except KeyboardInterrupt:
+            with interrupts_deferred():
+                _finish_or_kill(program, LET_FINISH)
+            raise
+    return subprocess.CompletedProcess(command, program.returncode, out, err)
+
+
+def _finish_or_kill(program: subprocess.Popen, seconds: float) -> None:
+    try:
+        program.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        program.kill()
+        program.communicate()
 
 
 def warning_lines(text: str) -> list[str]:

@@ -10,6 +10,7 @@ lands on another thread. What an interrupt does to the workers themselves is
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from multiprocessing.process import BaseProcess
@@ -58,6 +59,19 @@ def meet(barrier: Any, workers: Sequence[BaseProcess], deadline: float) -> None:
         time.sleep(0.002)
     with interrupts_deferred():
         barrier.wait(5.0)  # returns at once
+
+
+def release(barrier: Any) -> None:
+    """``barrier.abort()``, so that a worker still waiting at it goes on at once; best effort.
+
+    A worker that Kernel → Interrupt stops inside ``barrier.wait()`` can leave
+    a multiprocessing barrier's condition half updated; ``abort()`` then fails
+    CPython's own check (``AssertionError: notify: Should not have been able
+    to acquire _wait_semaphore``). The caller stops its workers anyway, so
+    that error is dropped; the interrupt is raised once the abort is done.
+    """
+    with interrupts_deferred(), contextlib.suppress(AssertionError):
+        barrier.abort()
 
 
 def wait_for(

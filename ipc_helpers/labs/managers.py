@@ -24,7 +24,7 @@ from ..capture import capture_stderr
 from ..cleanup import track
 from ..managers import Costs, DictRace, count_in_dict, count_in_value
 from ..validation import check_int, check_timeout, check_type
-from ..workers import meet, start_workers, wait_for
+from ..workers import meet, release, start_workers, wait_for
 from . import style
 from .panel import checkbox, make_panel, slider
 
@@ -71,7 +71,7 @@ def _timed_run(
             codes = wait_for(workers, deadline)
             seconds = time.perf_counter() - began
         finally:
-            start.abort()  # a worker still at the barrier leaves at once
+            release(start)  # a worker still at the barrier leaves at once
     if any(code != 0 for code in codes):
         said = captured.last_exception() or "no message"
         raise RuntimeError(f"a worker failed (exit codes {codes}; {said})")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -358,6 +362,20 @@ def test_untrack_keeps_the_block_alive_after_an_unrelated_reader():
     finally:
         shm.close()
         shm.unlink()
+
+
+def test_an_interrupt_lets_the_separate_program_finish_first(tmp_path):
+    done = shared.run_python("import os; print(os.getsid(0))")
+    assert int(done.stdout) != os.getsid(0)  # a session of its own: Interrupt misses it
+    marker = tmp_path / "finished"
+    code = f"import pathlib, time; time.sleep(0.5); pathlib.Path({str(marker)!r}).write_text('yes')"
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        shared.run_python(code, timeout=30)
+    assert marker.read_text() == "yes"  # it ended by itself, not killed half way
+    assert time.monotonic() - started < shared.LET_FINISH + 2
 
 
 def test_run_python_is_bounded_and_checks_arguments():
