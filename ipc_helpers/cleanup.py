@@ -135,7 +135,10 @@ class StartedProcess:
     ``process``, ``pool worker``, ``executor worker``, ``manager``.
     ``exitcode`` is the exit code when the block ended (``None``: it was
     still running then); ``joined`` is true if the block joined it after it
-    ended; ``stopped`` is true if the cleanup had to stop it.
+    ended; ``stopped`` is true if the cleanup had to stop it. ``args`` and
+    ``kwargs`` are the objects the process was given for its target (the
+    parent's own objects: a checker can tell whether two processes got the
+    same lock).
     """
 
     name: str
@@ -147,6 +150,8 @@ class StartedProcess:
     exitcode: int | None = None
     joined: bool = False
     stopped: bool = False
+    args: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    kwargs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 _KINDS = {
@@ -238,9 +243,11 @@ class Tracker(Started):
             return False
         return not self._closed or threading.current_thread() is self._watched
 
-    def _on_process(self, started: tuple[BaseProcess, str, str, str]) -> None:
-        proc, target, module, kind = started
-        record = StartedProcess(proc.name, proc.pid, target, module, kind, _start_method(proc))
+    def _on_process(self, started: tuple[BaseProcess, str, str, str, tuple, dict]) -> None:
+        proc, target, module, kind, args, kwargs = started
+        record = StartedProcess(
+            proc.name, proc.pid, target, module, kind, _start_method(proc), args=args, kwargs=kwargs
+        )
         if self._ignore is not None and self._ignore(record):
             return
         with self._lock:
@@ -452,9 +459,10 @@ def _after(owner: type, name: str, report: Callable[[Any, tuple, dict], Any]) ->
 def _start(self: BaseProcess) -> None:
     """``BaseProcess.start`` that reports the process (``start`` forgets its target)."""
     described = describe(self)
+    given = (tuple(getattr(self, "_args", ())), dict(getattr(self, "_kwargs", {})))
     _original_start(self)
     if _active:
-        _each_tracker("_on_process", (self, *described))
+        _each_tracker("_on_process", (self, *described, *given))
 
 
 def _pool_init(self: pool.Pool, *args: Any, **kwargs: Any) -> None:

@@ -16,6 +16,7 @@ claims only what it observed.
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing as mp
 import numbers
 import os
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import shared
+from ..cleanup import StartedProcess
 from ..motivation import split_range
 from .feedback import (
     Attempt,
@@ -155,10 +157,51 @@ def check_count_safely(count_safely: Callable[..., Any]) -> Feedback:
                 f"the counter reached {total:,}, more than {expected:,}: start exactly "
                 "n_processes processes, each adding `increments`."
             )
+        problem = _lock_problem(attempt, what, run)
+        if problem:
+            return problem
     return correct(
         f"in both runs {COUNT_PROCESSES} processes ran shared.add_many, exited with 0, and the "
         f"counter reached exactly {expected:,}: no update was lost."
     )
+
+
+def _lock_problem(attempt: Attempt, what: str, run: int) -> Feedback | None:
+    """``Not yet`` unless every ``add_many`` process got one and the same lock.
+
+    Judged on the objects the processes were given: on a busy machine (or one
+    CPU) the processes may not overlap, and a count without a lock comes out
+    right by luck.
+    """
+    locks = [
+        _argument(p, "lock")
+        for p in attempt.processes
+        if (p.module, p.target) == (shared.add_many.__module__, shared.add_many.__qualname__)
+    ]
+    lucky = (
+        f"in run {run} the count was right, but only by luck (the processes happened not to "
+        "run at the same moment): "
+    )
+    if any(lock is None for lock in locks):
+        return not_yet(
+            lucky + f"{what} gave add_many lock=None, and lock=None means no lock. Pass "
+            "counter.get_lock() (or one Lock created before the processes) to all of them."
+        )
+    if len({id(lock) for lock in locks}) > 1:
+        return not_yet(
+            lucky + f"{what} gave each process a lock of its own. A Lock created for each "
+            "process protects nothing: pass the same lock, counter.get_lock(), to all of them."
+        )
+    return None
+
+
+def _argument(process: StartedProcess, name: str) -> Any:
+    """The argument ``name`` that ``process`` was given for ``shared.add_many`` ("?" if unknown)."""
+    try:
+        bound = inspect.signature(shared.add_many).bind(*process.args, **process.kwargs)
+    except TypeError:  # not add_many's arguments: the child failed, and said so
+        return "?"
+    return bound.arguments.get(name, "?")
 
 
 # --- Exercise 2: a parallel sum through SharedMemory ---------------------------------

@@ -9,6 +9,7 @@ to an interrupt.
 from __future__ import annotations
 
 import multiprocessing as mp
+import types
 
 import numpy as np
 import pytest
@@ -99,3 +100,24 @@ def test_an_interrupt_during_a_check_answers_interrupted(checker, monkeypatch):
     feedback = checker(lambda *args: None)
     assert feedback.status == "interrupted"
     assert "you stopped the check" in feedback.message
+
+
+def test_a_count_right_by_luck_is_judged_on_the_locks_the_processes_got():
+    """On a busy machine the processes may not overlap: no update lost, no lock either."""
+    from ipc_helpers.cleanup import StartedProcess
+
+    def add_many_with(lock):
+        args = ("counter", 30_000, lock, "start")
+        return StartedProcess(
+            "P", 1, "add_many", "ipc_helpers.shared", "process", "fork", 0, args=args
+        )
+
+    one = mp.Lock()
+    said = ex._lock_problem(types.SimpleNamespace(processes=[add_many_with(None)] * 3), "f", 1)
+    assert said.status == "not yet" and "only by luck" in said.message
+    assert "lock=None means no lock" in said.message
+    each = [add_many_with(mp.Lock()) for _ in range(3)]
+    said = ex._lock_problem(types.SimpleNamespace(processes=each), "f", 2)
+    assert said.status == "not yet" and "A Lock created for each process" in said.message
+    same = [add_many_with(one) for _ in range(3)]
+    assert ex._lock_problem(types.SimpleNamespace(processes=same), "f", 1) is None
