@@ -15,12 +15,14 @@ Every notebook ends its demos with these, so a demo that hangs on purpose
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing as mp
 import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -136,9 +138,10 @@ class StartedProcess:
     ``exitcode`` is the exit code when the block ended (``None``: it was
     still running then); ``joined`` is true if the block joined it after it
     ended; ``stopped`` is true if the cleanup had to stop it. ``args`` and
-    ``kwargs`` are the objects the process was given for its target (the
-    parent's own objects: a checker can tell whether two processes got the
-    same lock).
+    ``kwargs`` are what the process was given for its target, each as a
+    ``Given`` (held weakly: a record must not keep a learner's lock alive,
+    which would change what their code does), so that a checker can tell
+    whether two processes got the same lock.
     """
 
     name: str
@@ -150,8 +153,38 @@ class StartedProcess:
     exitcode: int | None = None
     joined: bool = False
     stopped: bool = False
-    args: tuple[Any, ...] = field(default=(), repr=False, compare=False)
-    kwargs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    args: tuple[Given, ...] = field(default=(), repr=False, compare=False)
+    kwargs: dict[str, Given] = field(default_factory=dict, repr=False, compare=False)
+
+
+#: ``Given.get()`` for an object that no longer exists, or that the record did not keep.
+GONE = object()
+
+
+class Given:
+    """One argument a process was given, held without keeping it alive.
+
+    ``get()`` returns the object, ``None`` if ``None`` was given, or ``GONE``
+    if it no longer exists (or is a container, which is not kept at all:
+    holding it would hold what it contains).
+    """
+
+    __slots__ = ("_ref", "_value")
+
+    def __init__(self, value: Any) -> None:
+        self._ref: Any = None
+        self._value: Any = GONE
+        if value is None or isinstance(value, (bool, int, float, str, bytes)):
+            self._value = value
+            return
+        with contextlib.suppress(TypeError):  # not every object takes a weak reference
+            self._ref = weakref.ref(value)
+
+    def get(self) -> Any:
+        if self._ref is None:
+            return self._value
+        obj = self._ref()
+        return GONE if obj is None else obj
 
 
 _KINDS = {
@@ -459,7 +492,10 @@ def _after(owner: type, name: str, report: Callable[[Any, tuple, dict], Any]) ->
 def _start(self: BaseProcess) -> None:
     """``BaseProcess.start`` that reports the process (``start`` forgets its target)."""
     described = describe(self)
-    given = (tuple(getattr(self, "_args", ())), dict(getattr(self, "_kwargs", {})))
+    given = (
+        tuple(Given(a) for a in getattr(self, "_args", ())),
+        {k: Given(v) for k, v in getattr(self, "_kwargs", {}).items()},
+    )
     _original_start(self)
     if _active:
         _each_tracker("_on_process", (self, *described, *given))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import shared
-from ..cleanup import StartedProcess
+from ..cleanup import GONE, Given, StartedProcess
 from ..motivation import split_range
 from .feedback import (
     Attempt,
@@ -182,6 +182,7 @@ def _lock_problem(attempt: Attempt, what: str, run: int) -> Feedback | None:
         f"in run {run} the count was right, but only by luck (the processes happened not to "
         "run at the same moment): "
     )
+    locks = [lock for lock in locks if lock is not GONE]  # freed since: cannot tell
     if any(lock is None for lock in locks):
         return not_yet(
             lucky + f"{what} gave add_many lock=None, and lock=None means no lock. Pass "
@@ -196,12 +197,13 @@ def _lock_problem(attempt: Attempt, what: str, run: int) -> Feedback | None:
 
 
 def _argument(process: StartedProcess, name: str) -> Any:
-    """The argument ``name`` that ``process`` was given for ``shared.add_many`` ("?" if unknown)."""
+    """The argument ``name`` that ``process`` was given for ``shared.add_many`` (or ``GONE``)."""
     try:
         bound = inspect.signature(shared.add_many).bind(*process.args, **process.kwargs)
     except TypeError:  # not add_many's arguments: the child failed, and said so
-        return "?"
-    return bound.arguments.get(name, "?")
+        return GONE
+    given = bound.arguments.get(name)
+    return given.get() if isinstance(given, Given) else GONE
 
 
 # --- Exercise 2: a parallel sum through SharedMemory ---------------------------------

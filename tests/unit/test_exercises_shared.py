@@ -104,10 +104,10 @@ def test_an_interrupt_during_a_check_answers_interrupted(checker, monkeypatch):
 
 def test_a_count_right_by_luck_is_judged_on_the_locks_the_processes_got():
     """On a busy machine the processes may not overlap: no update lost, no lock either."""
-    from ipc_helpers.cleanup import StartedProcess
+    from ipc_helpers.cleanup import Given, StartedProcess
 
     def add_many_with(lock):
-        args = ("counter", 30_000, lock, "start")
+        args = tuple(Given(a) for a in ("counter", 30_000, lock, "start"))
         return StartedProcess(
             "P", 1, "add_many", "ipc_helpers.shared", "process", "fork", 0, args=args
         )
@@ -116,8 +116,11 @@ def test_a_count_right_by_luck_is_judged_on_the_locks_the_processes_got():
     said = ex._lock_problem(types.SimpleNamespace(processes=[add_many_with(None)] * 3), "f", 1)
     assert said.status == "not yet" and "only by luck" in said.message
     assert "lock=None means no lock" in said.message
-    each = [add_many_with(mp.Lock()) for _ in range(3)]
+    locks = [mp.Lock() for _ in range(3)]  # alive, as in a learner's function
+    each = [add_many_with(lock) for lock in locks]
     said = ex._lock_problem(types.SimpleNamespace(processes=each), "f", 2)
     assert said.status == "not yet" and "A Lock created for each process" in said.message
     same = [add_many_with(one) for _ in range(3)]
     assert ex._lock_problem(types.SimpleNamespace(processes=same), "f", 1) is None
+    freed = add_many_with(mp.Lock())  # the record does not keep the lock alive
+    assert ex._argument(freed, "lock") is ex.GONE
