@@ -77,7 +77,10 @@ class Case:
     ``answer``: the learner's function or data, or a ``Solution``.
     ``args``/``kwargs``: extra arguments for the checker after the answer.
     ``seconds``: the bound for the whole check. ``methods``: the start
-    methods the row applies to (all three by default).
+    methods the row applies to (all three by default). ``tries``: for a wrong
+    answer whose effect depends on timing (a ``terminate()`` that can land
+    after the child has ended), how many runs may be needed for the expected
+    verdict to show once; every run is bounded and checked for leftovers.
     """
 
     id: str
@@ -89,6 +92,7 @@ class Case:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 2 * ATTEMPT_TIMEOUT
     methods: frozenset[str] = ALL_METHODS
+    tries: int = 1
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[\w.:-]+", self.id):
@@ -125,7 +129,18 @@ def _strays_after(before: set[int], grace: float = 3.0) -> list[str]:
 
 
 def run_case(case: Case) -> Feedback:
-    """Run ``case`` and assert its whole contract; return the feedback."""
+    """Run ``case`` (up to ``case.tries`` times) and assert its whole contract."""
+    for attempt in range(1, case.tries + 1):
+        try:
+            return _run_once(case)
+        except AssertionError:
+            if attempt == case.tries:
+                raise
+    raise AssertionError(f"contract row {case.id}: tries must be at least 1")
+
+
+def _run_once(case: Case) -> Feedback:
+    """Run ``case`` once and assert its whole contract; return the feedback."""
     answer = case.resolved_answer()
     procs_before = {p.pid for p in strays(os.getpid())}
     shm_before = _psm()

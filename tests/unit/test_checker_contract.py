@@ -74,6 +74,8 @@ def test_wrong_status_or_words_fail_the_row():
         run_case(Case("x", check_doubled, placeholder, "correct", r"NotImplementedError"))
     with pytest.raises(AssertionError, match="does not contain /ran triple/"):
         run_case(Case("x", check_doubled, placeholder, "not attempted", r"ran triple"))
+    with pytest.raises(AssertionError, match="expected 'correct'"):  # wrong every time
+        run_case(Case("x", check_doubled, placeholder, "correct", r"NotImplementedError", tries=3))
 
 
 @plain_checker

@@ -244,8 +244,10 @@ CASES = [
          r"did not join 1 process it started"),
     Case("bring_back.never_read", bring_back, squares_never_read, "not yet",
          r"not the list it took from the queue"),
+    # terminate() lands after the child has ended now and then on a busy machine; the
+    # checker then rightly says Correct (the child exited 0): up to three runs
     Case("bring_back.terminated", bring_back, squares_child_terminated, "not yet",
-         r"ended with exit code -15: it was stopped by a signal"),
+         r"ended with exit code -15: it was stopped by a signal", tries=3),
     Case("bring_back.cell_worker", bring_back, squares_with_a_cell_worker, "not yet",
          r"ran cell_square_all, a function defined in a notebook cell, in a (spawn|forkserver) "
          r"child", methods=SPAWN_ONLY),
