@@ -25,6 +25,13 @@ from ipc_helpers.distributed import cluster as dc
 from ipc_helpers.distributed import flow, memory, state, tasks, travel
 from ipc_helpers.distributed.recorder import recording
 
+#: Run in one unit stage only (``one_stage``): dask starts its workers with its own
+#: multiprocessing context (its setting ``distributed.worker.multiprocessing-method``,
+#: "spawn"; ``test_dask_starts_its_workers_with_its_own_context``), whatever the course's
+#: start method, and every Python here has the same dask. 06 runs on Python 3.11 in the
+#: suite's oldest-Python notebook stage.
+pytestmark = pytest.mark.one_stage
+
 
 @pytest.fixture(scope="module")
 def client():
@@ -35,6 +42,15 @@ def client():
 
 
 # --- cluster ------------------------------------------------------------------------
+
+
+def test_dask_starts_its_workers_with_its_own_context(client):
+    """Why these tests run in one stage: the course's start method does not reach dask."""
+    import dask
+
+    assert dask.config.get("distributed.worker.multiprocessing-method") == "spawn"
+    for pid in dc.worker_pids(client).values():
+        assert "spawn_main" in " ".join(psutil.Process(pid).cmdline())
 
 
 def test_start_checks_its_arguments_before_starting_anything():
