@@ -72,6 +72,8 @@ STOPPED = "Kernel → Interrupt: stopped {n} process(es) that this cell had star
 SERVER_STOPPED = "Kernel → Interrupt cut a manager's shutdown() short: stopped its server {names}."
 
 _PACKAGE = __name__.partition(".")[0]
+#: (module, target) of the processes a dask nanny starts: distributed's ``AsyncProcess``.
+_DASK_WORKER = ("distributed.process", "AsyncProcess._run")
 _KEY = "_ipc_helpers_start"  # attribute on every Process started while installed
 _INT = {signal.SIGINT}
 _BOOTSTRAP = BaseProcess._bootstrap.__code__
@@ -279,15 +281,35 @@ def is_course_process(proc: BaseProcess) -> bool:
     return any(tracker._concerns_me() for tracker in cleanup._active)
 
 
+def is_dask_worker(proc: BaseProcess) -> bool:
+    """True if ``proc`` (not started yet) is a worker process that a dask nanny starts.
+
+    It must ignore Kernel → Interrupt from its first instruction. The course's
+    preload (``ipc_helpers.distributed.worker_setup``) makes it ignore SIGINT
+    only once dask is imported, a second or more later (several under load):
+    an interrupt meanwhile killed it, and its nanny started yet another one.
+    """
+    from . import cleanup
+
+    target, module, _ = cleanup.describe(proc)
+    return (module, target) == _DASK_WORKER
+
+
 def _start(self: BaseProcess) -> None:
-    """``BaseProcess.start``: SIGINT set up in the child, the parent's interrupt not lost."""
+    """``BaseProcess.start``: SIGINT set up in the child, the parent's interrupt not lost.
+
+    A dask nanny's worker starts with SIGINT blocked and keeps it blocked
+    (``deaf``) until its preload ignores it.
+    """
     from . import cleanup
 
     quiet = is_course_process(self)
-    deaf = SIGNALS and signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    dask_worker = SIGNALS and is_dask_worker(self)
+    blocked = SIGNALS and signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    deaf = dask_worker or blocked
     setattr(self, _KEY, _Arrival(quiet, cleanup.describe(self)[2], deaf))
     fresh = cleanup._start_method(self) != "fork"
-    with _held_back(), _blocked(fresh) if quiet else contextlib.nullcontext():
+    with _held_back(), _blocked(fresh) if quiet or dask_worker else contextlib.nullcontext():
         _original["start"](self)
 
 

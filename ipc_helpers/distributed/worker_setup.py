@@ -20,9 +20,16 @@ from typing import Any
 
 
 def ignore_interrupts() -> None:
-    """Ignore SIGINT in this process (only the main thread may change signal handlers)."""
+    """Ignore SIGINT in this process (only the main thread may change signal handlers).
+
+    A nanny's worker starts with SIGINT blocked (``ipc_helpers.interrupts``), so
+    that an interrupt while it imports dask cannot kill it: such an interrupt
+    waits, and is dropped here, once ignored.
+    """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def dask_setup(worker: Any) -> None:

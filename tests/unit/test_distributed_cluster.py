@@ -44,15 +44,6 @@ def client():
 # --- cluster ------------------------------------------------------------------------
 
 
-def test_dask_starts_its_workers_with_its_own_context(client):
-    """Why these tests run in one stage: the course's start method does not reach dask."""
-    import dask
-
-    assert dask.config.get("distributed.worker.multiprocessing-method") == "spawn"
-    for pid in dc.worker_pids(client).values():
-        assert "spawn_main" in " ".join(psutil.Process(pid).cmdline())
-
-
 def test_start_checks_its_arguments_before_starting_anything():
     with pytest.raises(ValueError, match="n_workers"):
         dc.start_local_cluster(n_workers=0)
@@ -152,6 +143,40 @@ def test_after_an_interrupted_cell_the_nannys_new_worker_is_left_running(client)
     assert all(p.is_alive() for p in replacement)  # the cluster's, not the cell's
     assert future.result(timeout=60)[0] == 49
     assert killed not in dc.worker_pids(client).values() and len(dc.worker_pids(client)) == 2
+
+
+def test_dask_starts_its_workers_with_its_own_context(client):
+    """Why these tests run in one stage: the course's start method does not reach dask."""
+    import dask
+
+    assert dask.config.get("distributed.worker.multiprocessing-method") == "spawn"
+    for pid in dc.worker_pids(client).values():
+        assert "spawn_main" in " ".join(psutil.Process(pid).cmdline())
+
+
+def test_a_worker_the_nanny_is_starting_survives_an_interrupt(client):
+    """Kernel → Interrupt reaches the kernel's whole process group, a worker starting too.
+
+    Without the course's start (``interrupts.is_dask_worker``), the interrupt killed a
+    replacement that was still importing dask (it ended with exit code 1), and its nanny started
+    yet another one.
+    """
+    was_installed = interrupts.installed()
+    interrupts.install()
+    try:
+        future = client.submit(tasks.square_where, 7, 1.0, pure=False)
+        before = set(mp.active_children())
+        dc.kill_worker_running(client, future, timeout=30)  # returns once a replacement exists
+        replacement = [p for p in mp.active_children() if p not in before]
+        assert len(replacement) == 1
+        os.kill(replacement[0].pid, signal.SIGINT)  # while it still imports dask
+        client.wait_for_workers(2, timeout=60)
+        assert replacement[0].is_alive(), f"exit code {replacement[0].exitcode}"
+        assert replacement[0].pid in dc.worker_pids(client).values()
+        assert future.result(timeout=60)[0] == 49
+    finally:
+        if not was_installed:
+            interrupts.uninstall()
 
 
 def test_the_workers_ignore_kernel_interrupt(client):
