@@ -117,6 +117,7 @@ def test_a_pattern_that_matches_no_notebook_fails_at_once(monkeypatch, tmp_path,
     assert (
         "RAN LESS  nbval-fork: not run: no notebook matches --notebooks 'no-such-notebook'" in out
     )
+    assert f"niceness: {run_suite.AHEAD} for timing-sensitive stages" in out
     monkeypatch.setenv("ALLOW_SKIP", "nbval-fork")
     assert run_suite.main(["--stages", "nbval-fork", "--notebooks", "no-such-notebook"]) == 0
 
