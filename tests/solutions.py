@@ -21,9 +21,6 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from IPython.core.inputtransformer2 import TransformerManager
-
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -42,6 +39,8 @@ def notebook_path(notebook: str | Path) -> Path:
 
 def _python(source: str) -> ast.Module:
     """A cell's source as a Python module (IPython magics turned into calls)."""
+    from IPython.core.inputtransformer2 import TransformerManager  # heavy: only when used
+
     return ast.parse(TransformerManager().transform_cell(source))
 
 
@@ -94,6 +93,8 @@ def load_solutions(notebook: str | Path) -> dict[str, Any]:
     notebook has no code cell tagged ``solution``.
     """
     path = notebook_path(notebook)
+    import nbformat  # heavy (about 1 s): not in every spawn child that imports the rows
+
     nb = nbformat.read(path, as_version=4)
     namespace: dict[str, Any] = {"__name__": f"solutions_of_{path.stem}"}
     defined: set[str] = set()

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,16 +168,25 @@ class Kernel:
         )
         # What the kernel writes to its own stdout/stderr: JupyterLab's terminal.
         self.log_path = workdir / "kernel.log"
-        with open(self.log_path, "wb") as log:
-            self.km.start_kernel(
-                env=harness.kernel_env(),
-                cwd=str(harness.working_copy(NOTEBOOKS, workdir)),  # removed with workdir
-                stdout=log,
-                stderr=log,
-            )
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
+        cwd = str(harness.working_copy(NOTEBOOKS, workdir))  # removed with workdir
+        for start in range(1, harness.KERNEL_STARTS + 1):  # why: harness.KERNEL_STARTS
+            with open(self.log_path, "wb") as log:
+                self.km.start_kernel(env=harness.kernel_env(), cwd=cwd, stdout=log, stderr=log)
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            try:
+                self.kc.wait_for_ready(timeout=60)
+                break
+            except RuntimeError as error:
+                self.kc.stop_channels()
+                self.km.shutdown_kernel(now=True)
+                said = self.log_path.read_text(errors="replace")[-2000:]
+                if harness.DIED_AT_START not in str(error) or start == harness.KERNEL_STARTS:
+                    raise RuntimeError(f"{error}; the kernel wrote:\n{said}") from error
+                warnings.warn(
+                    f"kernel start {start} of {harness.KERNEL_STARTS}: {error}; it wrote: {said}",
+                    stacklevel=1,
+                )
         self.pid = self.km.provisioner.process.pid  # the prefix execs: the same pid
         self.watcher = Watcher(self.pid)
         self._iopub: dict[str, list[dict]] = {}  # parent msg_id -> its iopub messages

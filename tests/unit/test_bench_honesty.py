@@ -8,10 +8,7 @@ side keeps its best; a benchmark whose method is wrong must still fail.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
-import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -44,30 +41,6 @@ MUST_COVER = {
 }
 
 
-#: Niceness of a comparison where the machine allows it (root; elsewhere it runs as is).
-AHEAD = -10
-
-
-@pytest.fixture
-def ahead_of_other_programs() -> Iterator[None]:
-    """Time with priority over other programs, where allowed; the same for both sides.
-
-    A round trip takes microseconds; under two busy loops at equal priority each
-    wake-up of a measuring process waited for a CPU instead (milliseconds), and that
-    wait, not the method, decided the ratio: 1.8x between two honest clocks, 1.0x
-    for a clock 3x wrong. Ahead of the busy loops (niceness -10), the processes of
-    both measurements (they inherit it) wait for no one; every figure of a quick run
-    is still measured by both methods and compared.
-    """
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    with contextlib.suppress(PermissionError):  # not root: as it is
-        os.setpriority(os.PRIO_PROCESS, 0, AHEAD)
-    try:
-        yield
-    finally:
-        os.setpriority(os.PRIO_PROCESS, 0, before)
-
-
 def every_row() -> bench.Result:
     """A result with a row for everything a quick run measures (values are not used)."""
 
@@ -98,7 +71,6 @@ def test_the_check_covers_every_figure_the_notebook_teaches_from():
 
 
 @pytest.mark.one_stage  # slow, and the same under every start method: unit-fork only
-@pytest.mark.usefixtures("ahead_of_other_programs")
 def test_quick_run_agrees_with_the_independent_check_within_the_target():
     result = bench.run_benchmark("quick")
     # more pairs than the default: this stage runs beside five others on a shared machine
@@ -111,7 +83,6 @@ def test_quick_run_agrees_with_the_independent_check_within_the_target():
 
 @pytest.mark.one_stage  # a few seconds, the same under every start method
 @pytest.mark.parametrize("bias", [3.0, 1 / 3], ids=["too slow", "too fast"])
-@pytest.mark.usefixtures("ahead_of_other_programs")
 def test_a_benchmark_with_a_wrong_method_fails_the_check(monkeypatch, bias):
     """A benchmark whose clock is off by 3x disagrees in every pair: the retries cannot hide it."""
     timed = measure._time_round_trips
