@@ -5,10 +5,9 @@ process group, with its own private 64 MB ``/dev/shm`` (Binder's size) where
 the machine allows it (Linux, root), so leak checks see only that stage's
 entries. Independent stages run side by side, at most ``--jobs`` at once (the
 table lists the longest first); stages whose checks depend on timing (cells in
-kernels, unit tests with bounds) run 5 steps of ``nice`` ahead of the CPU-hungry
-rest (a browser, Sphinx, ruff), so timing-sensitive cells keep their CPU on a
-2-core machine; as root, all of them also run ahead of other programs
-(``AHEAD``: niceness -5 and 0). Adding a stage is one entry in ``STAGES``;
+kernels, unit tests with bounds) run at normal priority and the CPU-hungry rest
+(a browser, Sphinx, ruff) under ``nice``, so timing-sensitive cells keep their
+CPU on a 2-core machine. Adding a stage is one entry in ``STAGES``;
 ``--list`` prints them.
 
 The stages: the helper unit tests under fork, spawn and forkserver and on the
@@ -16,12 +15,11 @@ oldest supported Python (``.venv-oldest``, Python 3.11, built by ``make test``),
 each in two interleaved parts (``--shard``) that run side by side;
 every notebook under strict nbval under each start method; every notebook run
 twice in one kernel on the oldest Python (errors fail, outputs not compared,
-leak checks applied); the harness's own tests (``tests/harness``); hygiene; every
-notebook in JupyterLab in headless Chromium (``tests/browser``, in two parts);
-every cell interrupted under fork, and under spawn in a kernel imitating macOS
-(``tests/interrupt``, ``tests/macos``: that stage is also issue 19's macOS-like
-run, every notebook executed, an error in any cell failing it); the static
-site (``tests/site``).
+leak checks applied); every notebook in a kernel imitating macOS under spawn
+(``tests/macos``); the harness's own tests (``tests/harness``); hygiene; every
+notebook in JupyterLab in headless Chromium (``tests/browser``); every cell
+interrupted under fork and spawn (``tests/interrupt``); the static site
+(``tests/site``).
 
 Each stage's output goes to ``tests/.reports/run-*/STAGE.log``; a failed
 stage's tail is printed at the end and the folder is kept. The summary names
@@ -38,7 +36,7 @@ from the environment variable ``ALLOW_SKIP`` (``make test ALLOW_SKIP=browser``).
 Single skipped tests are listed with their reasons but do not fail the suite.
 
 Options: ``--methods fork,spawn`` keeps only the stages of those start methods
-(plus the ones without a method), ``--stages 'nbval-*,browser-*'`` only the stages
+(plus the ones without a method), ``--stages 'nbval-*,macos'`` only the stages
 with those names (shell-style patterns),
 ``--notebooks PATTERN`` only notebooks whose name contains PATTERN (other
 stages get ``-k PATTERN``; hygiene and site run whole), ``--jobs N`` stages at
@@ -56,7 +54,6 @@ import fnmatch
 import json
 import os
 import queue
-import re
 import shutil
 import signal
 import subprocess
@@ -82,11 +79,6 @@ CELL_TIMEOUT = 120
 #: seven stages still to go, where six at once finish in about 830 s; the load
 #: average still reached 13.)
 JOBS = min(6, 3 * (os.cpu_count() or 1))
-#: Niceness added to every stage's where allowed (root): the suite runs ahead of other
-#: programs at normal priority. Under two busy loops at equal priority (issue 13), cells
-#: and checkers waited for a CPU long enough to miss their bounds (05's timing checks in
-#: JupyterLab, a contract row's 20 s, a notebook's 300 s); elsewhere stages run as is.
-AHEAD = -5 if os.geteuid() == 0 else 0
 STAGE_TIMEOUT = 20 * 60  # a stage still running after this is stopped and fails
 METHODS = ("fork", "spawn", "forkserver")
 
@@ -153,41 +145,31 @@ def unit_stages(method: str, oldest: bool = False) -> tuple[Stage, ...]:
     )
 
 
-#: The browser tests (each starts its own JupyterLab and Chromium) in this many
-#: interleaved parts, run side by side: in one part it was the suite's longest stage.
-BROWSER_SHARDS = 2
-
-
-def browser_stages() -> tuple[Stage, ...]:
-    """Every notebook in JupyterLab, in ``BROWSER_SHARDS`` parts."""
-    return tuple(
-        Stage(
-            f"browser-{i}of{BROWSER_SHARDS}",
-            f"every notebook in JupyterLab, headless Chromium, part {i} of {BROWSER_SHARDS}",
-            ("tests/browser",),
-            args=(f"--shard={i}/{BROWSER_SHARDS}",),
-            runs_notebooks=True,
-            nice=5,
-        )
-        for i in range(1, BROWSER_SHARDS + 1)
-    )
-
-
 #: The suite. Stages start in this order, so the longest come first; the comment
 #: gives each one's wall time in one full run on 2 busy cores (6 at once).
 STAGES: tuple[Stage, ...] = (
-    Stage(  # 500 s
+    Stage(  # 350 s
+        "browser",
+        "every notebook in JupyterLab, headless Chromium",
+        ("tests/browser",),
+        runs_notebooks=True,
+        nice=5,
+    ),
+    Stage(  # 270 s
         "interrupt-spawn",
-        "every cell interrupted, spawn, imitating macOS (every notebook run; errors fail)",
+        "every cell interrupted, spawn",
         ("tests/interrupt",),
         method="spawn",
-        # Issue 19's macOS-like run rides on this stage: its first run of every cell
-        # is that run (a cell that fails fails the stage), so notebooks do not run
-        # once more under spawn for it alone; a Mac learner presses Interrupt too.
+        runs_notebooks=True,
+    ),
+    Stage(  # 260 s
+        "macos",
+        "every notebook imitating macOS, spawn (outputs not compared)",
+        nbval=NBVAL_LAX,
+        method="spawn",
         env=(("IPC_IMITATE_MACOS", "1"),),
         runs_notebooks=True,
     ),
-    *browser_stages(),  # 600 s in one part
     Stage(  # 250 s
         "interrupt-fork",
         "every cell interrupted, fork",
@@ -347,7 +329,7 @@ class Runner:
         stage = result.stage
         result.log = self.reports / f"{stage.name}.log"
         facts = self.reports / f"{stage.name}.facts.jsonl"
-        prefix = [*private_shm_prefix(), "nice", "-n", str(AHEAD + stage.nice)]
+        prefix = [*private_shm_prefix(), "nice", "-n", str(stage.nice)]
         self.say(f"start {stage.name}: {' '.join(cmd[1:])}")
         began = time.monotonic()
         with result.log.open("w", encoding="utf-8") as log:
@@ -502,15 +484,8 @@ def verdict(result: Result) -> str:
 
 
 def is_allowed(name: str, allowed: set[str]) -> bool:
-    """True if the maintainer allowed stage ``name`` to run less (names, patterns or ``all``).
-
-    A stage in parts is allowed by its own name or by the name of the whole:
-    ``browser`` allows ``browser-1of2`` and ``browser-2of2``.
-    """
-    whole = re.sub(r"-\d+of\d+$", "", name)
-    return "all" in allowed or any(
-        fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(whole, pattern) for pattern in allowed
-    )
+    """True if the maintainer allowed stage ``name`` to run less (names, patterns or ``all``)."""
+    return "all" in allowed or any(fnmatch.fnmatch(name, pattern) for pattern in allowed)
 
 
 def summary(results: list[Result], left_out: list[Stage], allowed: set[str], wall: float) -> bool:
@@ -605,8 +580,6 @@ def main(argv: list[str] | None = None) -> int:
     reports = Path(tempfile.mkdtemp(prefix="run-", dir=REPORTS_ROOT))
     shm = "yes (64 MB tmpfs each)" if private_shm_prefix() else "no (shared /dev/shm)"
     print(f"{len(stages)} stages, {args.jobs} at once; private /dev/shm per stage: {shm}")
-    print(f"niceness: {AHEAD} for timing-sensitive stages, {AHEAD + 5} for the rest"
-          + (" (ahead of other programs)" if AHEAD else ""))  # fmt: skip
     print(f"notebooks: {' '.join(Path(n).name for n in notebooks) or 'none match'}")
 
     runner = Runner(reports, max(1, args.jobs), args.live)

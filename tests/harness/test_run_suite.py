@@ -12,7 +12,7 @@ from tests.run_suite import STAGES, Result, Stage, read_report, summary
 from .conftest import ROOT
 
 NBVAL_FORK = next(s for s in STAGES if s.name == "nbval-fork")
-BROWSER = next(s for s in STAGES if s.name == "browser-1of2")
+BROWSER = next(s for s in STAGES if s.name == "browser")
 UNIT = next(s for s in STAGES if s.name == "unit-fork-1of2")
 
 
@@ -31,15 +31,8 @@ def test_the_matrix_of_issue_14_and_19_is_in_the_table():
     oldest = [s for s in STAGES if s.oldest]
     assert {bool(s.nbval) for s in oldest} == {True, False}  # notebooks and unit tests
     assert all("--nbval-lax" in s.nbval and "--run-all-twice" in s.args for s in oldest if s.nbval)
-    # issue 19's macOS-like run: every notebook under spawn, imitating macOS, errors failing;
-    # the interrupt stage's first run of every cell is that run
-    macos = [s for s in STAGES if dict(s.env).get("IPC_IMITATE_MACOS") == "1"]
-    assert [(s.name, s.method, s.paths) for s in macos] == [
-        ("interrupt-spawn", "spawn", ("tests/interrupt",))
-    ]
-    assert macos[0].runs_notebooks
-    interrupted = {s.method for s in STAGES if s.paths == ("tests/interrupt",)}
-    assert interrupted == {"fork", "spawn"}
+    macos = next(s for s in STAGES if dict(s.env).get("IPC_IMITATE_MACOS") == "1")
+    assert macos.method == "spawn" and "--nbval-lax" in macos.nbval
 
 
 def ok(stage: Stage, **counts) -> Result:
@@ -117,21 +110,11 @@ def test_a_pattern_that_matches_no_notebook_fails_at_once(monkeypatch, tmp_path,
     assert (
         "RAN LESS  nbval-fork: not run: no notebook matches --notebooks 'no-such-notebook'" in out
     )
-    assert f"niceness: {run_suite.AHEAD} for timing-sensitive stages" in out
     monkeypatch.setenv("ALLOW_SKIP", "nbval-fork")
     assert run_suite.main(["--stages", "nbval-fork", "--notebooks", "no-such-notebook"]) == 0
 
 
 def test_stages_may_be_allowed_by_pattern():
     assert run_suite.is_allowed("oldest-unit-1of2", {"oldest-*"})
-    assert run_suite.is_allowed("browser-1of2", {"all"})
-    assert not run_suite.is_allowed("browser-1of2", {"oldest-*", "site"})
-
-
-def test_a_stage_in_parts_is_allowed_by_the_name_of_the_whole():
-    parts = [s.name for s in STAGES if s.name.startswith("browser")]
-    assert parts == ["browser-1of2", "browser-2of2"]
-    assert all(run_suite.is_allowed(name, {"browser"}) for name in parts)
-    assert run_suite.is_allowed("unit-fork-2of2", {"unit-fork"})
-    assert not run_suite.is_allowed("unit-fork-2of2", {"unit"})
-    assert not run_suite.is_allowed("browser-1of2", {"browser-2of2"})
+    assert run_suite.is_allowed("browser", {"all"})
+    assert not run_suite.is_allowed("browser", {"oldest-*", "site"})

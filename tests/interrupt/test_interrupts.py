@@ -6,10 +6,7 @@ does is described in ``interrupts.py``. The suite's ``interrupt-fork`` and
 ``interrupt-spawn`` stages run it as::
 
     MP_START_METHOD=fork  .venv/bin/python -m pytest tests/interrupt
-    MP_START_METHOD=spawn IPC_IMITATE_MACOS=1 .venv/bin/python -m pytest tests/interrupt -k 05_
-
-(the spawn stage imitates macOS, ``tests/macos``: it is also the suite's macOS-like
-run of every notebook).
+    MP_START_METHOD=spawn .venv/bin/python -m pytest tests/interrupt -k 05_
 
 ``IPC_INTERRUPT_POINTS=early,middle,late`` interrupts every slow cell at all
 three points (by default fork takes one point of each cell and spawn the two

@@ -1,9 +1,8 @@
 """Imitate what a Mac lacks, in every Python process of a test run (``IPC_IMITATE_MACOS=1``).
 
-The ``interrupt-spawn`` stage of ``tests/run_suite.py`` is also the suite's
-macOS-like run: it runs every notebook under ``spawn`` (the macOS default since
-Python 3.8), every cell once to its end and then interrupted, with this folder
-on ``PYTHONPATH``, so the kernel *and* every ``spawn`` child load it at start-up.
+The macOS-like stage of ``tests/run_suite.py`` runs every notebook under
+``spawn`` (the macOS default since Python 3.8) with this folder on
+``PYTHONPATH``, so the kernel *and* every ``spawn`` child load it at start-up.
 The harness asks each kernel for ``IMITATING_MACOS`` and fails the notebook if
 the imitation did not load. It imitates what makes code written on Linux fail
 on a Mac:
