@@ -54,9 +54,10 @@ import tempfile
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from queue import Empty
+from typing import TypeVar
 from unittest import mock
 
 import nbval.kernel
@@ -265,14 +266,29 @@ def working_copy(directory: str | Path, inside: Path | None = None) -> Path:
     return copy
 
 
+T = TypeVar("T")
+
 #: Starts of a test kernel before its death counts. jupyter_client picks the kernel's
 #: five TCP ports, closes them, and the kernel binds them once it has started (seconds,
 #: under load). If another program takes one meanwhile (the suite's dask clusters open
 #: ports all the time), the kernel dies at once: "Kernel died before replying to
-#: kernel_info" (jupyter_client issue 154; seen once in a suite under two busy loops).
-#: A kernel that dies for any other reason dies every time.
+#: kernel_info" (jupyter_client issue 154; seen twice in full suites, in nbval and in
+#: the interrupt stage). A kernel that dies for any other reason dies every time.
 KERNEL_STARTS = 3
 DIED_AT_START = "Kernel died before replying to kernel_info"
+
+
+def start_kernel_again_if_it_died(start: Callable[[], T]) -> T:
+    """``start()`` (start a kernel, wait for its answer), at most ``KERNEL_STARTS`` times
+    while the kernel dies at start; each retry is a warning in the stage's log."""
+    for attempt in range(1, KERNEL_STARTS):
+        try:
+            return start()
+        except RuntimeError as error:
+            if DIED_AT_START not in str(error):
+                raise
+            warnings.warn(f"kernel start {attempt} of {KERNEL_STARTS}: {error}", stacklevel=2)
+    return start()  # the last try: its error is the stage's
 
 
 class CourseKernel(nbval.kernel.RunningKernel):
@@ -286,17 +302,14 @@ class CourseKernel(nbval.kernel.RunningKernel):
         self.started = time.monotonic()
         self.load = load_per_cpu()
         self.workdir = working_copy(cwd or os.getcwd())
-        for start in range(1, KERNEL_STARTS + 1):
-            try:
-                with _kernels_started_with(kernel_env()):
-                    super().__init__(
-                        kernel_name, cwd=str(self.workdir), startup_timeout=startup_timeout
-                    )
-                break
-            except RuntimeError as error:
-                if DIED_AT_START not in str(error) or start == KERNEL_STARTS:
-                    raise
-                warnings.warn(f"kernel start {start} of {KERNEL_STARTS}: {error}", stacklevel=1)
+
+        def start() -> None:
+            with _kernels_started_with(kernel_env()):
+                super(CourseKernel, self).__init__(
+                    kernel_name, cwd=str(self.workdir), startup_timeout=startup_timeout
+                )
+
+        start_kernel_again_if_it_died(start)
         self.pid = self.km.provisioner.process.pid
         self.found: dict[str, object] = {}
         problems = self.fact_problems()

@@ -22,9 +22,9 @@ from typing import Any
 def ignore_interrupts() -> None:
     """Ignore SIGINT in this process (only the main thread may change signal handlers).
 
-    A nanny's worker starts with SIGINT blocked (``ipc_helpers.interrupts``), so
-    that an interrupt while it imports dask cannot kill it: such an interrupt
-    waits, and is dropped here, once ignored.
+    In a notebook kernel, a nanny's worker starts with SIGINT blocked
+    (``ipc_helpers.interrupts``), so that an interrupt while it imports dask
+    cannot kill it: such an interrupt waits, and is dropped here, once ignored.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,30 +168,27 @@ class Kernel:
         # What the kernel writes to its own stdout/stderr: JupyterLab's terminal.
         self.log_path = workdir / "kernel.log"
         cwd = str(harness.working_copy(NOTEBOOKS, workdir))  # removed with workdir
-        for start in range(1, harness.KERNEL_STARTS + 1):  # why: harness.KERNEL_STARTS
-            with open(self.log_path, "wb") as log:
-                self.km.start_kernel(env=harness.kernel_env(), cwd=cwd, stdout=log, stderr=log)
-            self.kc = self.km.client()
-            self.kc.start_channels()
-            try:
-                self.kc.wait_for_ready(timeout=60)
-                break
-            except RuntimeError as error:
-                self.kc.stop_channels()
-                self.km.shutdown_kernel(now=True)
-                said = self.log_path.read_text(errors="replace")[-2000:]
-                if harness.DIED_AT_START not in str(error) or start == harness.KERNEL_STARTS:
-                    raise RuntimeError(f"{error}; the kernel wrote:\n{said}") from error
-                warnings.warn(
-                    f"kernel start {start} of {harness.KERNEL_STARTS}: {error}; it wrote: {said}",
-                    stacklevel=1,
-                )
+        harness.start_kernel_again_if_it_died(lambda: self._start(cwd))
         self.pid = self.km.provisioner.process.pid  # the prefix execs: the same pid
         self.watcher = Watcher(self.pid)
         self._iopub: dict[str, list[dict]] = {}  # parent msg_id -> its iopub messages
         self._replies: dict[str, dict] = {}
         self._sent: dict[str, float] = {}  # msg_id -> when it was sent (monotonic)
         self._finished: dict[str, float] = {}  # msg_id -> when its "idle" status arrived
+
+    def _start(self, cwd: str) -> None:
+        """Start the kernel and wait for its answer; if it dies, say what it wrote."""
+        with open(self.log_path, "wb") as log:
+            self.km.start_kernel(env=harness.kernel_env(), cwd=cwd, stdout=log, stderr=log)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=60)
+        except RuntimeError as error:
+            self.kc.stop_channels()
+            self.km.shutdown_kernel(now=True)
+            said = self.log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{error}; the kernel wrote:\n{said}") from error
 
     # -- messages ----------------------------------------------------------------------
     def _pump(self, timeout: float) -> None:

@@ -17,10 +17,9 @@ For one notebook, in one fresh kernel, cell after cell:
      stretched up to 3 times while the machine is overloaded (``busy_limit``);
    - within ``GRACE`` seconds more (stretched in the same way), every process
      the interrupted run started must have ended (multiprocessing's resource
-     tracker and forkserver server
-     excepted; a forkserver *worker* is not a helper), except as many as the
-     cell keeps running by design when it completes (a manager that later
-     cells use);
+     tracker and forkserver server excepted; a forkserver *worker* is not a
+     helper), except as many as the cell keeps running by design when it
+     completes (a manager that later cells use);
    - the cell may show at most ``MAX_CHILD_TRACEBACKS`` children's tracebacks
      of the interrupt: a learner should read a short message, not a wall;
    - the interrupted run ends with ``KeyboardInterrupt`` or without an error

@@ -157,9 +157,8 @@ def test_dask_starts_its_workers_with_its_own_context(client):
 def test_a_worker_the_nanny_is_starting_survives_an_interrupt(client):
     """Kernel → Interrupt reaches the kernel's whole process group, a worker starting too.
 
-    Without the course's start (``interrupts.is_dask_worker``), the interrupt killed a
-    replacement that was still importing dask (it ended with exit code 1), and its nanny started
-    yet another one.
+    Without ``interrupts.is_dask_worker``, the interrupt killed a replacement that was
+    still importing dask (exit code 1), and its nanny started yet another one.
     """
     was_installed = interrupts.installed()
     interrupts.install()

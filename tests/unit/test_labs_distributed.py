@@ -14,12 +14,7 @@ from ipc_helpers.distributed.flow import RunCost  # noqa: E402
 from ipc_helpers.labs import distributed as lab  # noqa: E402
 from ipc_helpers.labs.panel import press, status_of  # noqa: E402
 
-#: Run in one unit stage only (``one_stage``): dask starts its workers with its own
-#: multiprocessing context (its setting ``distributed.worker.multiprocessing-method``,
-#: "spawn"; ``test_dask_starts_its_workers_with_its_own_context``), whatever the course's
-#: start method, and every Python here has the same dask. 06 runs on Python 3.11 in the
-#: suite's oldest-Python notebook stage.
-pytestmark = pytest.mark.one_stage
+pytestmark = pytest.mark.one_stage  # why: tests/unit/test_distributed_cluster.py
 
 
 @pytest.fixture(scope="module")
