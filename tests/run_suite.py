@@ -7,8 +7,9 @@ entries. Independent stages run side by side, at most ``--jobs`` at once (the
 table lists the longest first); stages whose checks depend on timing (cells in
 kernels, unit tests with bounds) run at normal priority and the CPU-hungry rest
 (a browser, Sphinx, ruff) under ``nice``, so timing-sensitive cells keep their
-CPU on a 2-core machine. Adding a stage is one entry in ``STAGES``;
-``--list`` prints them.
+CPU on a 2-core machine. One stage runs alone, before the others start
+(``Stage.alone``): the benchmark's honesty check, which times the machine
+itself. Adding a stage is one entry in ``STAGES``; ``--list`` prints them.
 
 The stages: the helper unit tests under fork, spawn and forkserver and on the
 oldest supported Python (``.venv-oldest``, Python 3.11, built by ``make test``),
@@ -19,7 +20,8 @@ leak checks applied); every notebook in a kernel imitating macOS under spawn
 (``tests/macos``); the harness's own tests (``tests/harness``); hygiene; every
 notebook in JupyterLab in headless Chromium (``tests/browser``); every cell
 interrupted under fork and spawn (``tests/interrupt``); the static site
-(``tests/site``).
+(``tests/site``); notebook 05's figures against an independent measurement
+(``tests/honesty``).
 
 Each stage's output goes to ``tests/.reports/run-*/STAGE.log``; a failed
 stage's tail is printed at the end and the folder is kept. The summary names
@@ -108,6 +110,9 @@ class Stage:
     #: niceness: 0 for stages whose checks depend on timing (cells in kernels, unit
     #: tests with bounds), 5 for the CPU-hungry rest (a browser, Sphinx, ruff)
     nice: int = 0
+    #: runs by itself, before the other stages start: its checks time the machine
+    #: itself, and no share of a busy machine is fair to both sides of a comparison
+    alone: bool = False
 
 
 def nbval_stage(method: str) -> Stage:
@@ -148,6 +153,14 @@ def unit_stages(method: str, oldest: bool = False) -> tuple[Stage, ...]:
 #: The suite. Stages start in this order, so the longest come first; the comment
 #: gives each one's wall time in one full run on 2 busy cores (6 at once).
 STAGES: tuple[Stage, ...] = (
+    Stage(  # 22 s, alone
+        "honesty",
+        "notebook 05's figures against an independent check, alone on the machine",
+        ("tests/honesty",),
+        method="fork",
+        narrow=False,
+        alone=True,
+    ),
     Stage(  # 350 s
         "browser",
         "every notebook in JupyterLab, headless Chromium",
@@ -301,11 +314,16 @@ class Runner:
         with self.lock:
             print(f"[{time.monotonic() - self.started:4.0f} s] {text}", flush=True)
 
-    def run_all(self, work: list[tuple[list[str], Result]]) -> None:
+    def run_stages(self, work: list[tuple[list[str], Result]]) -> None:
+        """The ``alone`` stages one at a time, then the others ``jobs`` at once."""
+        self.run_all([item for item in work if item[1].stage.alone], jobs=1)
+        self.run_all([item for item in work if not item[1].stage.alone])
+
+    def run_all(self, work: list[tuple[list[str], Result]], jobs: int | None = None) -> None:
         """Run every (command, result) in order, ``jobs`` at once; wait for them all."""
         for item in work:
             self.todo.put(item)
-        workers = [threading.Thread(target=self._worker) for _ in range(self.jobs)]
+        workers = [threading.Thread(target=self._worker) for _ in range(jobs or self.jobs)]
         for worker in workers:
             worker.start()
         try:
@@ -595,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         report = reports / f"{stage.name}.xml"
         work.append((command(stage, notebooks, args.notebooks, extra, report), result))
     try:
-        runner.run_all(work)
+        runner.run_stages(work)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every stage stopped; logs so far in {reports}")
         return 130

@@ -8,7 +8,9 @@
 - ``describe_cluster``, ``worker_pids``, ``dashboard_url`` (on Binder too);
 - ``gather`` and ``bounded_call``: waits with a bound, for the calls that
   have no ``timeout`` of their own;
-- ``kill_worker_running``: a worker lost in the middle of a task.
+- ``kill_worker_running``: a worker lost in the middle of a task;
+- ``InterruptSafeClient``: the ``Client`` both clusters use, which still
+  works after Kernel → Interrupt stopped one of its waits.
 """
 
 from __future__ import annotations
@@ -45,6 +47,25 @@ WORKER_SETUP = "ipc_helpers.distributed.worker_setup"
 # --------------------------------------------------------------------------
 # Starting and closing
 # --------------------------------------------------------------------------
+
+
+class InterruptSafeClient(Client):
+    """dask's ``Client``, still usable after an interrupt stopped a ``result()`` or ``gather``.
+
+    dask 2026.8 runs every fetch of results through one shared request,
+    ``_gather_future``, which the request clears once it starts. An interrupt
+    that lands just before it starts cancels it and leaves it in place, and
+    then every later ``result()`` and ``gather`` of that client waits on the
+    cancelled request and fails with ``UnboundLocalError: cannot access local
+    variable 'result'`` (dask/distributed issue 8514). A finished request is
+    never still in use, so this client drops it before each fetch.
+    """
+
+    async def _gather(self, *args: Any, **kwargs: Any) -> Any:
+        stale = self._gather_future
+        if stale is not None and stale.done():
+            self._gather_future = None
+        return await super()._gather(*args, **kwargs)
 
 
 #: Seconds an interrupted start or close may go on before the interrupt wins.
@@ -137,7 +158,7 @@ def start_local_cluster(
             silence_logs=logging.CRITICAL,
             preload=[WORKER_SETUP],  # the workers ignore Kernel → Interrupt
         )
-        made["client"] = Client(made["cluster"], timeout=timeout)
+        made["client"] = InterruptSafeClient(made["cluster"], timeout=timeout)
         made["client"].wait_for_workers(n_workers, timeout=timeout)
         _latest.update(made)
         return made["cluster"], made["client"]
@@ -207,7 +228,7 @@ def cluster_of_programs(
             dashboard_address="127.0.0.1:0",
             silence_logs=logging.CRITICAL,
         )
-        made["client"] = Client(made["cluster"], timeout=timeout)
+        made["client"] = InterruptSafeClient(made["cluster"], timeout=timeout)
         address = made["cluster"].scheduler_address
         for i in range(n_workers):
             programs.append(_worker_program(address, f"program-{i}", memory_limit))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 
 import pytest
 
@@ -33,6 +34,26 @@ def test_the_matrix_of_issue_14_and_19_is_in_the_table():
     assert all("--nbval-lax" in s.nbval and "--run-all-twice" in s.args for s in oldest if s.nbval)
     macos = next(s for s in STAGES if dict(s.env).get("IPC_IMITATE_MACOS") == "1")
     assert macos.method == "spawn" and "--nbval-lax" in macos.nbval
+
+
+def test_a_stage_that_runs_alone_shares_the_machine_with_no_other(tmp_path):
+    alone = [s for s in STAGES if s.alone]
+    assert [s.name for s in alone] == ["honesty"] and alone[0].paths == ("tests/honesty",)
+    spans: dict[str, tuple[float, float]] = {}
+
+    class Recorder(run_suite.Runner):
+        def run(self, cmd, result):
+            start = time.monotonic()
+            time.sleep(0.05)
+            spans[result.stage.name] = (start, time.monotonic())
+
+    stages = [Stage(f"s{i}", "", alone=i in (1, 3)) for i in range(6)]
+    Recorder(tmp_path, jobs=4, live=False).run_stages([([], Result(s)) for s in stages])
+    assert set(spans) == {s.name for s in stages}
+    for lone in ("s1", "s3"):
+        others = [span for name, span in spans.items() if name != lone]
+        assert all(end <= spans[lone][0] or start >= spans[lone][1] for start, end in others)
+    assert max(spans[n][1] for n in ("s1", "s3")) <= min(spans[n][0] for n in ("s0", "s2", "s4"))
 
 
 def ok(stage: Stage, **counts) -> Result:

@@ -1,6 +1,6 @@
 """ipc_helpers.bench: checks, the timed parts, placement, cleanup and the command line.
 
-The honesty check's agreement bound has its own test (test_bench_honesty.py).
+The honesty check's agreement bound has its own test (tests/honesty/test_bench_honesty.py).
 """
 
 from __future__ import annotations
