@@ -21,7 +21,15 @@ import pytest
 
 from .conftest import PATHS, REPORTS
 
+#: pytest-timeout's limit for one notebook, in seconds (the suite's default is 300).
+#: The walk bounds itself: each cell run by ``CELL_TIMEOUT``, the interrupts by
+#: ``NOTEBOOK_BUDGET``; after the budget, the remaining cells still run once each.
+#: Under the suite's own load, 05 (a benchmark that pins its processes to one CPU)
+#: went past 300 s in both interrupt stages, without any problem found.
+NOTEBOOK_TIMEOUT = 600
 
+
+@pytest.mark.timeout(NOTEBOOK_TIMEOUT)
 @pytest.mark.parametrize("notebook", PATHS, ids=[p.stem for p in PATHS])
 def test_interrupting_cells(notebook, runner):
     report = runner.report(notebook)
