@@ -304,20 +304,19 @@ class Costs:
         return {name: s * 1e6 for name, s in self.per_op.items()}
 
 
-#: Timed runs of each operation in ``measure_costs``; the fastest run counts.
+#: Timed runs of each quick operation in ``measure_costs``; the fastest run counts.
 REPEATS = 5
 
 
-def _seconds_per_call(func: Callable[[int], Any], calls: int) -> float:
-    """Seconds per call in the fastest of ``REPEATS`` runs of ``calls`` calls.
+def _seconds_per_call(func: Callable[[int], Any], calls: int, repeats: int = 1) -> float:
+    """Seconds per call in the fastest of ``repeats`` runs of ``calls`` calls.
 
     Another program that takes the CPU can only slow a run down, so the
     fastest run is the closest to the operation's own cost (the advice of
-    ``timeit``). A run of 1,000 locked ``Value += 1`` lasts half a millisecond:
-    one pause of a few milliseconds would multiply its cost by ten.
+    ``timeit``).
     """
     best = float("inf")
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         started = time.perf_counter()
         for i in range(calls):
             func(i)
@@ -328,14 +327,17 @@ def _seconds_per_call(func: Callable[[int], Any], calls: int) -> float:
 def measure_costs(manager: SyncManager, calls: int = 1000) -> Costs:
     """Time one operation on a manager dict against local alternatives.
 
-    Each is run ``calls`` times in this process, five times over, and the
-    fastest of the five runs counts (about a second in all):
+    Each is run ``calls`` times in this process (a fraction of a second in all):
 
     - ``plain dict d[k] = v``: no IPC at all;
     - ``locked Value += 1``: shared memory and a semaphore, no server;
     - ``manager d[k] = v``: one round trip;
     - ``manager d[k] = d.get(k) + 1``: two round trips (the article's line);
     - ``manager d.update(batch)``: ``calls`` items in one round trip, per item.
+
+    The quick ones (no round trip per call, under a millisecond per run) are
+    run ``REPEATS`` times and the fastest run counts: a pause of a few
+    milliseconds while another program has the CPU would multiply their cost.
     """
     _check_sync_manager(manager)
     calls = check_int("calls", calls, minimum=10, maximum=100_000)
@@ -347,17 +349,20 @@ def measure_costs(manager: SyncManager, calls: int = 1000) -> Costs:
         with value.get_lock():
             value.value += 1
 
-    operations: dict[str, Callable[[int], Any]] = {
+    quick: dict[str, Callable[[int], Any]] = {
         "plain dict d[k] = v": lambda i: plain.__setitem__(i % 10, i),
         "locked Value += 1": locked_add,
+    }
+    round_trips: dict[str, Callable[[int], Any]] = {
         "manager d[k] = v": lambda i: shared.__setitem__(i % 10, i),
         "manager d[k] = d.get(k) + 1": lambda i: shared.__setitem__(
             i % 10, shared.get(i % 10, 0) + 1
         ),
     }
-    costs = Costs({name: _seconds_per_call(op, calls) for name, op in operations.items()})
+    costs = Costs({name: _seconds_per_call(op, calls, REPEATS) for name, op in quick.items()})
+    costs.per_op.update({name: _seconds_per_call(op, calls) for name, op in round_trips.items()})
     batch = {i: i for i in range(calls)}
-    one_update = _seconds_per_call(lambda _: shared.update(batch), 1)
+    one_update = _seconds_per_call(lambda _: shared.update(batch), 1, REPEATS)
     costs.per_op["manager d.update(batch), per item"] = one_update / calls
     return costs
 
