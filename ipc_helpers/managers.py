@@ -304,24 +304,25 @@ class Costs:
         return {name: s * 1e6 for name, s in self.per_op.items()}
 
 
-#: Timed runs of each quick operation in ``measure_costs``; the fastest run counts.
-REPEATS = 5
+#: Parts each quick operation's calls are timed in by ``measure_costs``; the fastest counts.
+PARTS = 5
 
 
-def _seconds_per_call(func: Callable[[int], Any], calls: int, repeats: int = 1) -> float:
-    """Seconds per call in the fastest of ``repeats`` runs of ``calls`` calls.
+def _seconds_per_call(func: Callable[[int], Any], calls: int, parts: int = 1) -> float:
+    """Seconds per call: ``calls`` calls timed in ``parts`` parts, the fastest part counts.
 
-    Another program that takes the CPU can only slow a run down, so the
-    fastest run is the closest to the operation's own cost (the advice of
-    ``timeit``).
+    Another program that takes the CPU can only slow a part down, so the
+    fastest part is the closest to the operation's own cost (the advice of
+    ``timeit``). ``calls`` is rounded down to a multiple of ``parts``.
     """
+    size = max(1, calls // parts)
     best = float("inf")
-    for _ in range(repeats):
+    for part in range(parts):
         started = time.perf_counter()
-        for i in range(calls):
+        for i in range(part * size, (part + 1) * size):
             func(i)
         best = min(best, time.perf_counter() - started)
-    return best / calls
+    return best / size
 
 
 def measure_costs(manager: SyncManager, calls: int = 1000) -> Costs:
@@ -335,9 +336,10 @@ def measure_costs(manager: SyncManager, calls: int = 1000) -> Costs:
     - ``manager d[k] = d.get(k) + 1``: two round trips (the article's line);
     - ``manager d.update(batch)``: ``calls`` items in one round trip, per item.
 
-    The quick ones (no round trip per call, under a millisecond per run) are
-    run ``REPEATS`` times and the fastest run counts: a pause of a few
-    milliseconds while another program has the CPU would multiply their cost.
+    The quick ones (no round trip per call: half a millisecond for 1,000
+    calls) are timed in ``PARTS`` parts and the fastest part counts: one pause
+    of a few milliseconds while another program has the CPU would multiply
+    their cost.
     """
     _check_sync_manager(manager)
     calls = check_int("calls", calls, minimum=10, maximum=100_000)
@@ -359,11 +361,12 @@ def measure_costs(manager: SyncManager, calls: int = 1000) -> Costs:
             i % 10, shared.get(i % 10, 0) + 1
         ),
     }
-    costs = Costs({name: _seconds_per_call(op, calls, REPEATS) for name, op in quick.items()})
+    costs = Costs({name: _seconds_per_call(op, calls, PARTS) for name, op in quick.items()})
     costs.per_op.update({name: _seconds_per_call(op, calls) for name, op in round_trips.items()})
     batch = {i: i for i in range(calls)}
-    one_update = _seconds_per_call(lambda _: shared.update(batch), 1, REPEATS)
-    costs.per_op["manager d.update(batch), per item"] = one_update / calls
+    started = time.perf_counter()
+    shared.update(batch)
+    costs.per_op["manager d.update(batch), per item"] = (time.perf_counter() - started) / calls
     return costs
 
 

@@ -43,6 +43,8 @@ POLL = 0.05  # seconds between two looks at the kernel's descendants
 
 #: The last line of a child's traceback of Kernel → Interrupt, in what a cell printed.
 CHILD_INTERRUPTED = re.compile(r"^KeyboardInterrupt\s*$", re.MULTILINE)
+#: The colour codes in the tracebacks IPython sends.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 #: Linux lists each thread's children in /proc/PID/task/TID/children: reading them is
@@ -82,10 +84,23 @@ class Run:
     first_child: float | None = None  # seconds from the request to the first one
     last_child: float | None = None  # ... to the last moment one of them was alive
 
+    traceback: list[str] = field(default_factory=list)  # the error's, as the kernel sent it
+
     @property
     def child_tracebacks(self) -> int:
         """Tracebacks of KeyboardInterrupt that children printed into the cell."""
         return len(CHILD_INTERRUPTED.findall(self.text))
+
+    def last_frames(self, count: int = 3) -> str:
+        """The last ``count`` frames of the error's traceback, innermost first: where
+        the code was (``File ...py:LINE, in FUNCTION(): the line``)."""
+        frames = []
+        for entry in self.traceback:
+            lines = ANSI.sub("", entry).splitlines()
+            if lines and lines[0].startswith(("File ", "Cell ")):
+                at = next((ln.split("---->", 1)[1].strip() for ln in lines if "---->" in ln), "")
+                frames.append(f"{lines[0].strip()}: {at.lstrip('0123456789 ')}")
+        return " <- ".join(reversed(frames[-count:]))
 
 
 class Watcher:
@@ -246,6 +261,7 @@ class Kernel:
             ename=content.get("ename", ""),
             evalue=content.get("evalue", ""),
             text="".join(texts),
+            traceback=content.get("traceback", []),
         )
 
     def late_text(self, msg_ids: list[str]) -> str:

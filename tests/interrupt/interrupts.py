@@ -319,7 +319,9 @@ def interrupt_once(
     if not kernel.wait(trivial, ANSWER_WITHIN):
         took = wait_longer(kernel, trivial, interrupted_at)
         if took is not None:
-            report.problems.append(f"{where}: {took}")
+            stuck = kernel.result(msg_id, 0.0).last_frames()
+            found = f" (it was in: {stuck})" if "second interrupt" in took and stuck else ""
+            report.problems.append(f"{where}: {took}{found}")
     run = kernel.result(msg_id, 0.0)
     if run.status == "error" and not acceptable_ending(run, cell):
         report.problems.append(f"{where}: {wrong_ending(run)}")
