@@ -317,7 +317,10 @@ def interrupt_once(
     report.interrupts += 1
     trivial = kernel.send(TRIVIAL)
     if not kernel.wait(trivial, ANSWER_WITHIN):
-        took = wait_longer(kernel, trivial, interrupted_at)
+        try:
+            took = wait_longer(kernel, trivial, interrupted_at)
+        except KernelHung as hung:
+            raise KernelHung(f"{where}: {hung}") from None
         if took is not None:
             stuck = kernel.result(msg_id, 0.0).last_frames()
             found = f" (it was in: {stuck})" if "second interrupt" in took and stuck else ""
