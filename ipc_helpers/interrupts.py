@@ -62,6 +62,8 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
+from .interrupt_traceback import show_in_full, show_interrupt
+
 #: True where signals can be blocked per thread (Linux, macOS; not Windows).
 SIGNALS = os.name == "posix" and hasattr(signal, "pthread_sigmask")
 #: Processes whose code is the course's: one of these kinds, or a target from this package.
@@ -396,6 +398,7 @@ class _CellWatch:
             pyplot.close("all")
 
     def post_run_cell(self, result: Any) -> None:
+        show_in_full(getattr(result, "error_in_exec", None))
         if not _came_from_an_interrupt(getattr(result, "error_in_exec", None)):
             return
         from .cleanup import _uninterrupted
@@ -576,6 +579,9 @@ def install(shell: Any = None) -> None:
         callbacks = shell.events.callbacks["post_execute"]
         if _WATCH.post_execute not in callbacks:
             callbacks.insert(0, _WATCH.post_execute)  # before the inline backend's flush
+        if not shell.custom_exceptions:  # a handler of the learner's own stays
+            shell.set_custom_exc((KeyboardInterrupt,), show_interrupt)
+            _original["custom_exc"] = shell
 
 
 def uninstall(shell: Any = None) -> None:
@@ -597,6 +603,8 @@ def uninstall(shell: Any = None) -> None:
             callback = getattr(_WATCH, event)
             if callback in shell.events.callbacks[event]:
                 shell.events.unregister(event, callback)
+        if _original.pop("custom_exc", None) is shell:
+            shell.set_custom_exc((), None)  # IPython's default: no custom handler
 
 
 def installed() -> bool:

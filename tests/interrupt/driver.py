@@ -16,12 +16,15 @@ started, and when the first one appeared.
 from __future__ import annotations
 
 import ast
+import collections
 import contextlib
+import itertools
 import json
 import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -40,6 +43,8 @@ from tests.processes import SHM, ipc_entries, is_mp_helper, private_shm_prefix
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 POLL = 0.05  # seconds between two looks at the kernel's descendants
+#: Makes the kernel dump its threads' stacks (``Kernel.stacks``); the course uses no SIGUSR1.
+STACKS_SIGNAL = signal.SIGUSR1
 
 #: The last line of a child's traceback of Kernel → Interrupt, in what a cell printed.
 CHILD_INTERRUPTED = re.compile(r"^KeyboardInterrupt\s*$", re.MULTILINE)
@@ -61,6 +66,41 @@ def child_pids(pid: int) -> list[int]:
             with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
                 found += [int(word) for word in f.read().split()]
     return found
+
+
+def waited_for_cpu(pid: int) -> float | None:
+    """Seconds the main thread of ``pid`` has spent ready to run but waiting for a CPU
+    that other programs had (Linux: /proc/PID/schedstat, in ns); None where the
+    system does not say."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+#: One thread's block in a faulthandler dump, and one frame line of it.
+DUMP_THREAD = re.compile(r"^(?:Current thread|Thread) (0x[0-9a-f]+)", re.MULTILINE)
+DUMP_FRAME = re.compile(r'^\s+File "([^"]+)", line (\d+) in (\S+)', re.MULTILINE)
+
+
+def summarize_stacks(dump: str, frames: int = 4) -> str:
+    """A faulthandler dump in one line: the innermost ``frames`` frames of the kernel's
+    main thread (``function (file:line)``, innermost first), then the frame each
+    other thread is in (most of them wait in ``select``)."""
+    main, others = "", collections.Counter()
+    starts = [m.start() for m in DUMP_THREAD.finditer(dump)] + [len(dump)]
+    for start, end in itertools.pairwise(starts):
+        found = [
+            f"{func} ({Path(file).name}:{line})"
+            for file, line, func in DUMP_FRAME.findall(dump[start:end])
+        ]
+        if any(frame.startswith("<module> (ipykernel_launcher.py:") for frame in found):
+            main = " <- ".join(found[:frames])
+        elif found:
+            others[found[0]] += 1
+    rest = ", ".join(f"{frame}{f' x{n}' if n > 1 else ''}" for frame, n in others.items())
+    return "; ".join(filter(None, [main and f"main: {main}", rest and f"other threads: {rest}"]))
 
 
 def alive(proc: psutil.Process) -> bool:
@@ -185,11 +225,13 @@ class Kernel:
         cwd = str(harness.working_copy(NOTEBOOKS, workdir))  # removed with workdir
         harness.start_kernel_again_if_it_died(lambda: self._start(cwd))
         self.pid = self.km.provisioner.process.pid  # the prefix execs: the same pid
+        self.stacks_path = workdir / "stacks.txt"
         self.watcher = Watcher(self.pid)
         self._iopub: dict[str, list[dict]] = {}  # parent msg_id -> its iopub messages
         self._replies: dict[str, dict] = {}
         self._sent: dict[str, float] = {}  # msg_id -> when it was sent (monotonic)
         self._finished: dict[str, float] = {}  # msg_id -> when its "idle" status arrived
+        self._dump_stacks_on_signal()
 
     def _start(self, cwd: str) -> None:
         """Start the kernel and wait for its answer; if it dies, say what it wrote."""
@@ -204,6 +246,37 @@ class Kernel:
             self.km.shutdown_kernel(now=True)
             said = self.log_path.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{error}; the kernel wrote:\n{said}") from error
+
+    def _dump_stacks_on_signal(self) -> None:
+        """``STACKS_SIGNAL`` makes the kernel write every thread's stack to
+        ``stacks_path`` (``faulthandler``: it writes even while the main thread is
+        stuck in C code), without a cell and without a name in the notebook's namespace."""
+        code = (
+            f"__import__('faulthandler').register(__import__('signal').{STACKS_SIGNAL.name}, "
+            f"file=open({str(self.stacks_path)!r}, 'w'), all_threads=True)"
+        )
+        msg_id = self.kc.execute(code, silent=True, store_history=False)
+        if not self.wait(msg_id, 30.0) or self._replies[msg_id]["content"]["status"] != "ok":
+            raise RuntimeError("the kernel did not set up its stack dump within 30 s")
+
+    def stacks(self, timeout: float = 3.0) -> str:
+        """Every thread's stack in the kernel now (``summarize_stacks``), or why not."""
+        before = self.stacks_path.stat().st_size
+        os.kill(self.pid, STACKS_SIGNAL)
+        deadline, size = time.monotonic() + timeout, before
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = self.stacks_path.stat().st_size
+            if now > before and now == size:  # written, and no longer growing
+                with open(self.stacks_path, encoding="utf-8", errors="replace") as f:
+                    f.seek(before)
+                    return summarize_stacks(f.read()) or "no Python frames"
+            size = now
+        return f"no stack dump within {timeout:g} s"
+
+    def waited_for_cpu(self) -> float | None:
+        """``waited_for_cpu`` of the kernel's main thread, the one that runs the cells."""
+        return waited_for_cpu(self.pid)
 
     # -- messages ----------------------------------------------------------------------
     def _pump(self, timeout: float) -> None:

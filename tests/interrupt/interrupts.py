@@ -14,7 +14,10 @@ For one notebook, in one fresh kernel, cell after cell:
 
    - a trivial cell, sent right after the interrupt, must answer within
      ``ANSWER_WITHIN`` seconds (so the interrupted cell ended by then),
-     stretched up to 3 times while the machine is overloaded (``busy_limit``);
+     stretched up to 3 times while the machine is overloaded (``busy_limit``),
+     not counting the time the kernel waited for a CPU (``Patience``). If it has
+     not answered ``HANG_WAIT`` seconds later, the kernel's threads' stacks are
+     taken (``Kernel.stacks``) and it is interrupted again, as a learner would;
    - within ``GRACE`` seconds more (stretched in the same way), every process
      the interrupted run started must have ended (multiprocessing's resource
      tracker and forkserver server excepted; a forkserver *worker* is not a
@@ -76,6 +79,8 @@ ANSWER_WITHIN = 5.0  # seconds from the interrupt to the trivial cell's answer
 GRACE = 3.0  # further seconds for the interrupted cell's processes to end
 HANG_WAIT = 10.0  # more seconds to watch a cell that did not stop, to say how long it takes
 SECOND_WAIT = 10.0  # seconds after a second interrupt before the kernel counts as hung
+#: The wall time after which a kernel starved of CPU counts as hung all the same (``Patience``).
+STARVED_CAP = 60.0
 CELL_TIMEOUT = 120.0  # a cell's first, uninterrupted run
 MAX_FAILURES_IN_A_ROW = 3  # then the notebook's state is broken: its later cells are not run
 NOTEBOOK_BUDGET = 150.0  # seconds; past it, the notebook's remaining cells only run
@@ -313,12 +318,12 @@ def interrupt_once(
         run.first_child, run.last_child = kernel.watcher.first_new, kernel.watcher.last_alive
         return run
     kernel.interrupt()
-    interrupted_at = time.monotonic()
+    clock = Patience(kernel)
     report.interrupts += 1
     trivial = kernel.send(TRIVIAL)
     if not kernel.wait(trivial, ANSWER_WITHIN):
         try:
-            took = wait_longer(kernel, trivial, interrupted_at)
+            took = wait_longer(kernel, trivial, clock)
         except KernelHung as hung:
             raise KernelHung(f"{where}: {hung}") from None
         if took is not None:
@@ -398,31 +403,73 @@ def busy_limit() -> float:
     return ANSWER_WITHIN * busy_factor()
 
 
-def wait_longer(kernel: Kernel, trivial: str, interrupted_at: float) -> str | None:
+@dataclass
+class Patience:
+    """The time since an interrupt that counts against the kernel.
+
+    That is the wall time less the time the kernel's main thread (the one that
+    runs cells) was ready to run but waited for a CPU that other programs had
+    (``Kernel.waited_for_cpu``; where the system does not say, the wall time).
+    A kernel that hangs (blocked, or busy on a CPU) waits for no CPU: it is
+    caught as soon as on a quiet machine. A kernel starved by the suite's other
+    stages is given its time back, up to ``STARVED_CAP`` seconds of wall time.
+    """
+
+    kernel: Kernel
+    since: float = field(default_factory=time.monotonic)
+    waited_then: float | None = None
+
+    def __post_init__(self) -> None:
+        self.waited_then = self.kernel.waited_for_cpu()
+
+    def starved(self) -> float:
+        """Seconds the main thread waited for a CPU since ``since``."""
+        now = self.kernel.waited_for_cpu()
+        if now is None or self.waited_then is None:
+            return 0.0
+        return max(0.0, now - self.waited_then)
+
+    def wait(self, msg_id: str, seconds: float) -> bool:
+        """Wait until the request is done, or ``seconds`` have counted; False then."""
+        while not self.kernel.wait(msg_id, 0.25):
+            wall = time.monotonic() - self.since
+            if wall - self.starved() >= seconds or wall >= STARVED_CAP:
+                return False
+        return True
+
+    def note(self) -> str:
+        starved = self.starved()
+        return f", {starved:.1f} s of it waiting for a CPU" if starved >= 0.5 else ""
+
+
+def wait_longer(kernel: Kernel, trivial: str, clock: Patience) -> str | None:
     """The cell did not stop within ANSWER_WITHIN: find out how long it takes (or hang).
 
-    Returns the problem, or None if it answered within ``busy_limit()``.
+    Returns the problem, or None if it answered within ``busy_limit()`` of the
+    time that counts (``Patience``).
     """
-    if kernel.wait(trivial, HANG_WAIT):
-        took = kernel.finished_at(trivial) - interrupted_at
+    if clock.wait(trivial, ANSWER_WITHIN + HANG_WAIT):
+        took = kernel.finished_at(trivial) - clock.since
         limit = busy_limit()
-        if took <= limit:
+        if took - clock.starved() <= limit:
             return None
         return (
-            f"the next cell answered only {took:.1f} s after the interrupt "
+            f"the next cell answered only {took:.1f} s after the interrupt{clock.note()} "
             f"(limit {limit:.1f} s, load average {os.getloadavg()[0]:.1f})"
         )
     alive_then = "; ".join(describe(p) for p in kernel.strays()) or "none"
+    stacks = kernel.stacks()
+    counted = f"{ANSWER_WITHIN + HANG_WAIT:g} s{clock.note()}"
     kernel.interrupt()  # as a learner would: press Interrupt again
-    if kernel.wait(trivial, SECOND_WAIT):
+    if Patience(kernel).wait(trivial, SECOND_WAIT):
         return (
-            f"the cell did not stop within {ANSWER_WITHIN + HANG_WAIT:g} s (children alive "
-            f"then: {alive_then}); a second interrupt stopped it"
+            f"the cell did not stop within {counted} (children alive then: {alive_then}; "
+            f"the kernel's threads then: {stacks}); a second interrupt stopped it"
         )
     raise KernelHung(
-        f"the kernel did not answer for {ANSWER_WITHIN + HANG_WAIT:g} s after an interrupt, "
-        f"nor {SECOND_WAIT:g} s after a second one (children alive: {alive_then}); the "
-        "notebook's later cells were not tried"
+        f"the kernel did not answer for {counted} after an interrupt, nor "
+        f"{SECOND_WAIT:g} s after a second one (children alive: {alive_then}; the "
+        f"kernel's threads: {stacks}); the notebook's later cells were not tried"
     )
 
 

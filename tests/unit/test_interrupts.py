@@ -14,7 +14,7 @@ from multiprocessing.managers import SyncManager
 
 import pytest
 
-from ipc_helpers import interrupts, text
+from ipc_helpers import interrupt_traceback, interrupts, text
 from ipc_helpers.cleanup import stop, track
 
 METHODS = mp.get_all_start_methods()
@@ -442,13 +442,23 @@ def test_the_cell_callbacks_are_registered_once():
         events.callbacks[event].remove(callback)
 
     events.register, events.unregister = register, unregister
-    shell = types.SimpleNamespace(events=events)
+    handlers: list[tuple] = []
+    shell = types.SimpleNamespace(events=events, custom_exceptions=())
+
+    def set_custom_exc(exc_tuple, handler):
+        shell.custom_exceptions = exc_tuple
+        handlers.append(handler)
+
+    shell.set_custom_exc = set_custom_exc
     interrupts.install(shell)
     interrupts.install(shell)
     assert [len(c) for c in events.callbacks.values()] == [1, 1, 2]
     assert events.callbacks["post_execute"][1] is flush  # figures are dropped before it draws
+    assert shell.custom_exceptions == (KeyboardInterrupt,)  # the short traceback, once
+    assert handlers == [interrupt_traceback.show_interrupt]
     interrupts.uninstall(shell)
     assert [len(c) for c in events.callbacks.values()] == [0, 0, 1]
+    assert shell.custom_exceptions == ()
 
 
 def test_an_interrupted_cells_figures_are_dropped_before_they_are_drawn(monkeypatch):
