@@ -48,6 +48,7 @@ import functools
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -265,6 +266,9 @@ def working_copy(directory: str | Path, inside: Path | None = None) -> Path:
         (copy / entry.name).symlink_to(entry)
     return copy
 
+
+#: Terminal colour and style codes, as in the tracebacks and outputs IPython sends.
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 T = TypeVar("T")
 

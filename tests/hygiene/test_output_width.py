@@ -17,13 +17,11 @@ the streams of cells tagged ``raises-exception``).
 
 from __future__ import annotations
 
-import re
-
 from ipc_helpers.text import WIDTH
+from tests.notebook_harness import ANSI
 
 #: Cells whose traceback is shown on purpose (as in test_notebooks).
 ERROR_TAGS = {"raises-exception", "nbval-raises-exception"}
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _RICHER = {"text/html", "image/png", "image/svg+xml", "application/vnd.jupyter.widget-view+json"}
 
 
@@ -44,7 +42,7 @@ def wide_lines(nb) -> list[tuple[int, int, str]]:
         if cell.cell_type != "code" or ERROR_TAGS & set(cell.metadata.get("tags", [])):
             continue
         for output in cell.get("outputs", []):
-            for line in _ANSI.sub("", shown_text(output)).splitlines():
+            for line in ANSI.sub("", shown_text(output)).splitlines():
                 width = len(line.rstrip())
                 if width > WIDTH:
                     found.append((i, width, line))

@@ -48,8 +48,6 @@ STACKS_SIGNAL = signal.SIGUSR1
 
 #: The last line of a child's traceback of Kernel → Interrupt, in what a cell printed.
 CHILD_INTERRUPTED = re.compile(r"^KeyboardInterrupt\s*$", re.MULTILINE)
-#: The colour codes in the tracebacks IPython sends.
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 #: Linux lists each thread's children in /proc/PID/task/TID/children: reading them is
@@ -136,7 +134,7 @@ class Run:
         the code was (``File ...py:LINE, in FUNCTION(): the line``)."""
         frames = []
         for entry in self.traceback:
-            lines = ANSI.sub("", entry).splitlines()
+            lines = harness.ANSI.sub("", entry).splitlines()
             if lines and lines[0].startswith(("File ", "Cell ")):
                 at = next((ln.split("---->", 1)[1].strip() for ln in lines if "---->" in ln), "")
                 frames.append(f"{lines[0].strip()}: {at.lstrip('0123456789 ')}")

@@ -321,16 +321,17 @@ def interrupt_once(
     clock = Patience(kernel)
     report.interrupts += 1
     trivial = kernel.send(TRIVIAL)
+    took = None
     if not kernel.wait(trivial, ANSWER_WITHIN):
         try:
             took = wait_longer(kernel, trivial, clock)
         except KernelHung as hung:
             raise KernelHung(f"{where}: {hung}") from None
-        if took is not None:
-            stuck = kernel.result(msg_id, 0.0).last_frames()
-            found = f" (it was in: {stuck})" if "second interrupt" in took and stuck else ""
-            report.problems.append(f"{where}: {took}{found}")
     run = kernel.result(msg_id, 0.0)
+    if took is not None:
+        stuck = run.last_frames()
+        found = f" (it was in: {stuck})" if "second interrupt" in took and stuck else ""
+        report.problems.append(f"{where}: {took}{found}")
     if run.status == "error" and not acceptable_ending(run, cell):
         report.problems.append(f"{where}: {wrong_ending(run)}")
     answer = kernel.result(trivial, 0.0)
