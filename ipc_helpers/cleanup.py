@@ -31,6 +31,7 @@ from multiprocessing import managers, pool, shared_memory
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from .capture import interrupts_deferred
 from .text import strict
 from .validation import check_callable, check_timeout, check_type
 
@@ -424,7 +425,12 @@ def _uninterrupted(func: Callable[..., Any], *args: Any) -> bool:
             errors.append(exc)
 
     helper = WatchedThread(run, name="ipc-helpers-cleanup")
-    helper.start()
+    while helper.ident is None:  # an interrupt can land before start() is called
+        try:
+            with interrupts_deferred():  # start() waits for the thread: not a place to stop
+                helper.start()
+        except KeyboardInterrupt:
+            interrupted = True
     while not helper.finished.is_set():
         try:
             helper.finished.wait(0.1)

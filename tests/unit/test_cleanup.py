@@ -11,6 +11,7 @@ import time
 import pytest
 
 from ipc_helpers.cleanup import (
+    WatchedThread,
     _join_all,
     _uninterrupted,
     ipc_entries,
@@ -130,6 +131,31 @@ def test_cleanup_is_not_cut_short_and_the_interrupt_is_raised_after_it():
         assert not p.is_alive() and started.leftover  # stopped, then the interrupt was raised
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+def test_an_interrupt_while_the_helper_thread_starts_does_not_cut_the_cleanup_short(
+    monkeypatch,
+):
+    """Thread.start() waits for the new thread to say it started; on a busy machine that
+    wait is long enough for an interrupt to land in it (it did, in the suite)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    start = WatchedThread.start
+
+    def start_interrupted(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # lands in the next line, inside start()
+        time.sleep(0.05)
+        start(self)
+
+    monkeypatch.setattr(WatchedThread, "start", start_interrupted)
+    done = []
+    try:
+        said = _uninterrupted(lambda: (time.sleep(0.2), done.append(1)))
+    except KeyboardInterrupt:
+        pytest.fail("the interrupt escaped while the helper thread started")
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert said is True
+    assert done == [1]  # the cleanup ran to its end before the interrupt was reported
 
 
 def _slow(finish):
