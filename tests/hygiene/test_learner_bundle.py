@@ -150,6 +150,10 @@ def run_notebook(python: Path, notebook: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+#: pytest-timeout's limit for the whole test, in seconds (the suite's default is 300): the
+#: install and each notebook are bounded themselves (900 s each). Under the suite's load
+#: and two busy loops, the install and the seven notebooks took past 300 s.
+@pytest.mark.timeout(900)
 def test_offline_bundle_installs_checks_and_runs(bundle: Path):
     wheels = classroom.learner_wheelhouse()
     check = subprocess.run(

@@ -45,7 +45,8 @@ the notebook stops (its state is broken; the first failure says why), and past
 says which), so that one broken notebook cannot stall the stage.
 
 A cell that does not finish within ``CELL_TIMEOUT`` (a first run, or a rerun that
-repairs the state) is reported by its number, and the notebook stops there.
+repairs the state; stretched up to 3 times while the machine is overloaded) is
+reported by its number, and the notebook stops there.
 
 At the end no process of the kernel may be left (the cell that started each
 leftover is named), the kernel is shut down gracefully, nothing may outlive it,
@@ -81,7 +82,7 @@ HANG_WAIT = 10.0  # more seconds to watch a cell that did not stop, to say how l
 SECOND_WAIT = 10.0  # seconds after a second interrupt before the kernel counts as hung
 #: The wall time after which a kernel starved of CPU counts as hung all the same (``Patience``).
 STARVED_CAP = 60.0
-CELL_TIMEOUT = 120.0  # a cell's first, uninterrupted run
+CELL_TIMEOUT = 120.0  # a cell's first, uninterrupted run (stretched by ``busy_factor``)
 MAX_FAILURES_IN_A_ROW = 3  # then the notebook's state is broken: its later cells are not run
 NOTEBOOK_BUDGET = 150.0  # seconds; past it, the notebook's remaining cells only run
 MAX_CHILD_TRACEBACKS = 1  # children's KeyboardInterrupt tracebacks an interrupted cell may show
@@ -228,11 +229,12 @@ def kernel_problems(kernel: Kernel, notebook: str) -> list[str]:
 def run_whole(kernel: Kernel, cell: Cell, why: str, rest: str) -> Run:
     """Run ``cell`` to its end; a cell that does not finish within ``CELL_TIMEOUT`` is
     reported by its number (``why``: which run), and the notebook stops there."""
-    run = kernel.run(cell.source, CELL_TIMEOUT)
+    limit = CELL_TIMEOUT * busy_factor()  # as the notebooks' budgets grow with the load
+    run = kernel.run(cell.source, limit)
     if run.status == "no reply":
         raise KernelHung(
-            f"{cell.where()} did not finish within {CELL_TIMEOUT:g} s when {why}; "
-            f"cells not tried: {rest}"
+            f"{cell.where()} did not finish within {limit:.0f} s when {why} (load average "
+            f"{os.getloadavg()[0]:.1f}); cells not tried: {rest}"
         )
     return run
 

@@ -331,7 +331,9 @@ def test_executor_loops_match_the_dask_ones():
 
 def test_per_task_costs(client):
     with flow.process_pool(max_workers=2) as pool:
-        costs = flow.per_task_costs(client, pool, calls=3, many=20)
+        costs = flow.per_task_costs(client, pool, calls=3, many=20, repeats=2)
+        with pytest.raises(ValueError, match="repeats must be at least 1"):
+            flow.per_task_costs(client, pool, repeats=0)
     assert set(costs) == {
         "dask, one at a time",
         "process pool, one at a time",
