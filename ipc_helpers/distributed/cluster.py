@@ -30,7 +30,7 @@ import psutil
 from distributed import Client, LocalCluster, wait
 from distributed.utils import key_split
 
-from ..capture import capture_stderr
+from ..capture import capture_stderr, interrupts_deferred
 from ..validation import check_int, check_timeout, check_type
 
 #: Memory limit of each worker. Binder gives a whole session about 2 GB; the
@@ -101,10 +101,12 @@ def _finish_in_thread(
                 with contextlib.suppress(Exception):
                     cleanup()
 
-    threading.Thread(target=target, name="ipc-course-cluster", daemon=True).start()
+    helper = threading.Thread(target=target, name="ipc-course-cluster", daemon=True)
     # Wait on an Event, not Thread.join: on Python 3.11 and 3.12 an interrupted
     # join can leave the thread looking finished, and the next join returns at once.
     try:
+        with interrupts_deferred():  # start() waits for the thread: not a place to stop
+            helper.start()
         while not finished.wait(0.1):  # short slices: an interrupt is seen at once
             pass
     except KeyboardInterrupt:
