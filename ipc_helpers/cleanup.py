@@ -390,6 +390,16 @@ class WatchedThread(threading.Thread):
         super().__init__(target=self._work_then_flag, args=(work,), name=name, daemon=True)
         self.finished = threading.Event()
 
+    def start(self) -> None:
+        """Start the thread; Ctrl-C meanwhile is held back until it runs, then raised.
+
+        ``Thread.start`` waits for the new thread to say it has started. An
+        interrupt that landed in that wait would leave a running thread that
+        nobody waits for.
+        """
+        with interrupts_deferred():
+            super().start()
+
     def _work_then_flag(self, work: Callable[[], Any]) -> None:
         try:
             work()
@@ -425,10 +435,9 @@ def _uninterrupted(func: Callable[..., Any], *args: Any) -> bool:
             errors.append(exc)
 
     helper = WatchedThread(run, name="ipc-helpers-cleanup")
-    while helper.ident is None:  # an interrupt can land before start() is called
+    while helper.ident is None:  # an interrupt can land before start() holds it back
         try:
-            with interrupts_deferred():  # start() waits for the thread: not a place to stop
-                helper.start()
+            helper.start()
         except KeyboardInterrupt:
             interrupted = True
     while not helper.finished.is_set():

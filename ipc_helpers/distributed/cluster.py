@@ -30,7 +30,8 @@ import psutil
 from distributed import Client, LocalCluster, wait
 from distributed.utils import key_split
 
-from ..capture import capture_stderr, interrupts_deferred
+from ..capture import capture_stderr
+from ..cleanup import WatchedThread
 from ..validation import check_int, check_timeout, check_type
 
 #: Memory limit of each worker. Binder gives a whole session about 2 GB; the
@@ -85,7 +86,7 @@ def _finish_in_thread(
     """
     outcome: dict[str, Any] = {}
     state = {"abandoned": False}
-    finished = threading.Event()
+    returned = threading.Event()  # set before a late clean-up, unlike helper.finished
     lock = threading.Lock()
 
     def target() -> None:
@@ -95,28 +96,25 @@ def _finish_in_thread(
             outcome["error"] = exc
         finally:
             with lock:
-                finished.set()
+                returned.set()
                 late = state["abandoned"]
             if late and cleanup is not None:
                 with contextlib.suppress(Exception):
                     cleanup()
 
-    helper = threading.Thread(target=target, name="ipc-course-cluster", daemon=True)
-    # Wait on an Event, not Thread.join: on Python 3.11 and 3.12 an interrupted
-    # join can leave the thread looking finished, and the next join returns at once.
+    helper = WatchedThread(target, name="ipc-course-cluster")
     try:
-        with interrupts_deferred():  # start() waits for the thread: not a place to stop
-            helper.start()
-        while not finished.wait(0.1):  # short slices: an interrupt is seen at once
+        helper.start()
+        while not returned.wait(0.1):  # short slices: an interrupt is seen at once
             pass
     except KeyboardInterrupt:
         with lock:
             state["abandoned"] = True
-            done = finished.is_set()
+            done = returned.is_set()
         if done and cleanup is not None:
             cleanup()
         elif not done:
-            finished.wait(grace)
+            returned.wait(grace)
         raise
     if "error" in outcome:
         raise outcome["error"]

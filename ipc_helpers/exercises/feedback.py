@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..capture import Captured, capture_stderr, interrupts_deferred
+from ..capture import Captured, capture_stderr
 from ..cleanup import Started, StartedProcess, WatchedThread, track
 from ..contexts import ContextLike, get_context
 from ..text import STRICT_ENV as STRICT_ENV  # re-exported: the variable the tests set
@@ -254,8 +254,7 @@ def run_attempt(
     started = time.monotonic()
     with capture_stderr() as captured:
         with track(watch=thread, ignore=ignore) as tracker:
-            with interrupts_deferred():  # so that an interrupt finds it started and watched
-                thread.start()
+            thread.start()  # an interrupt meanwhile finds it started and watched
             thread.wait(started + timeout)  # in slices: see WatchedThread
             attempt.seconds = time.monotonic() - started
             attempt.timed_out = thread.running()

@@ -373,6 +373,34 @@ def test_agreement_ratio_and_worst():
     assert "within" in cc.agreement_table(rows[1:])
 
 
+def _scripted(values):
+    """A measuring function that returns the next of ``values`` on each call."""
+    script = iter(values)
+    return lambda *args: next(script)
+
+
+def test_a_disagreement_is_settled_by_the_pairs_alone():
+    """A lucky early round of the benchmark no longer decides the row.
+
+    The benchmark's figure (median 0.6, fastest round 0.5) came from a fast
+    moment of the CPU; since then the CPU runs at half speed, and both
+    methods measure 1.0. Before, the benchmark's 0.5 from long before stayed
+    in the row, and 0.5 against 1.0 disagreed in every pair.
+    """
+    m = bench.Measurement("value_lock", "operation", 0, 0.6, "µs", 0.5, 0.6, 5, "V")
+    slow = [dataclasses.replace(m, median=1.0, min=1.0, max=1.0)] * 3
+    agreement = cc._agree(m, _scripted([[1.0] * 5] * 3), _scripted(slow), 2)
+    assert (agreement.benchmark, agreement.independent) == (1.0, 1.0), agreement
+    assert agreement.tries == 2, agreement  # the first pair agreed
+
+
+def test_a_biased_method_still_fails_when_only_pairs_count():
+    m = bench.Measurement("value_lock", "operation", 0, 3.0, "µs", 3.0, 3.0, 5, "V")
+    biased = [m] * 3  # the benchmark's method, 3x too slow every time
+    agreement = cc._agree(m, _scripted([[1.0] * 5] * 5), _scripted(biased), 3)
+    assert agreement.ratio == 3.0 and agreement.tries == 4, agreement
+
+
 def test_cross_check_measures_only_what_the_run_has():
     r = bench.Result("quick", [row("fork", 0, 5.0, "start", "ms"), row("x", 0, 1.0, "start", "ms")])
     rows = bench.cross_check(r)
