@@ -462,6 +462,12 @@ class TaskBoard:
         with self._lock:
             return dict(self._done)
 
+    def clear(self) -> None:
+        """Forget every task and result: start again with an empty board."""
+        with self._lock:
+            self._todo.clear()
+            self._done.clear()
+
 
 _board: TaskBoard | None = None
 

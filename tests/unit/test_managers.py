@@ -254,6 +254,11 @@ def test_board_server_client_and_wrong_key():
         )
         assert m.run_board_client(server.address, b"right key", timeout=10) == ("done", 2)
         assert board.results() == {"a b c": 3, "d": 1}
+        # 04 runs its client cell again after an interrupt: tasks left behind are cleared
+        board.post("left behind")
+        board.clear()
+        assert m.run_board_client(server.address, b"right key", timeout=10) == ("done", 0)
+        assert board.results() == {}
     finally:
         server.shutdown()
     assert workers_alive() == []
