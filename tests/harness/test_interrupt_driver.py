@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import time
@@ -23,11 +24,16 @@ def test_the_time_a_process_waits_for_a_cpu_is_measured():
     sleeping process waits for none."""
     cpu = min(os.sched_getaffinity(0))
     busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(4)]
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    asleep = "import time; print('asleep', flush=True); time.sleep(30)"
+    sleeper = subprocess.Popen([sys.executable, "-c", asleep], stdout=subprocess.PIPE, text=True)
     try:
         for proc in busy:
             os.sched_setaffinity(proc.pid, {cpu})
-        time.sleep(0.5)  # started, pinned
+        # Python's start-up wants a CPU too: under load it took over 0.5 s, and the
+        # sleeper waited 0.15 s for a CPU inside the window. Measure once it sleeps.
+        started, _, _ = select.select([sleeper.stdout], [], [], 30.0)
+        assert started and sleeper.stdout.readline() == "asleep\n", "no sleeper within 30 s"
+        time.sleep(0.5)  # the busy loops started, pinned
         before = [waited_for_cpu(p.pid) for p in (*busy, sleeper)]
         time.sleep(2.0)
         after = [waited_for_cpu(p.pid) for p in (*busy, sleeper)]
@@ -35,6 +41,7 @@ def test_the_time_a_process_waits_for_a_cpu_is_measured():
         for proc in (*busy, sleeper):
             proc.kill()
             proc.wait(10)
+        sleeper.stdout.close()
     waited = [a - b for a, b in zip(after, before, strict=True)]
     assert all(w > 0.8 for w in waited[:4]), waited  # about 1.5 s each
     assert waited[4] < 0.1, waited
