@@ -160,6 +160,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 ONE_STAGE_ONLY = "IPC_DESELECT_ONE_STAGE"
 
 
+#: nbval's limit for one cell as given (``--nbval-cell-timeout``), before any stretch.
+_BASE_CELL_TIMEOUT = pytest.StashKey[float]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "one_stage: slow and start-method independent: run in one unit stage only"
@@ -171,9 +175,6 @@ def pytest_configure(config: pytest.Config) -> None:
     nbval.plugin.RunningKernel = CourseKernel
     if hasattr(config.option, "nbval_cell_timeout"):
         config.stash[_BASE_CELL_TIMEOUT] = float(config.option.nbval_cell_timeout)
-
-
-_BASE_CELL_TIMEOUT = pytest.StashKey[float]()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -397,8 +397,7 @@ def busy_factor() -> float:
     interrupt's traceback, the after-cell clean-up, a child's exit) takes that
     many times longer. A real hang or leak still shows: it lasts.
     """
-    per_cpu = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return min(3.0, max(1.0, per_cpu))
+    return harness.stretched_cell_timeout(1.0, harness.load_per_cpu())
 
 
 def busy_limit() -> float:
