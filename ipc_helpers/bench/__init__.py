@@ -2,7 +2,7 @@
 
 Run it from a shell::
 
-    python -m ipc_helpers.bench --quick           # a few seconds
+    python -m ipc_helpers.bench --quick           # about 10 s
     python -m ipc_helpers.bench --full --json out.json   # about a minute, honesty check included
 
 or from Python with ``run_benchmark("quick")``.

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_const",
         const="quick",
         dest="mode",
-        help="a few seconds (the default)",
+        help="about 10 s (the default)",
     )
     which.add_argument(
         "--full",

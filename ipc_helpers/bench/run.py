@@ -43,7 +43,7 @@ def run_benchmark(
 ) -> Result:
     """Run the benchmark and return every measurement.
 
-    ``mode`` is ``"quick"`` (a few seconds, little ``/dev/shm``) or ``"full"``
+    ``mode`` is ``"quick"`` (about 10 s, little ``/dev/shm``) or ``"full"``
     (more rounds, and a 64 MiB shared-memory transfer). ``payloads`` and
     ``mechanisms`` restrict the throughput part (names from ``THROUGHPUT``).
     ``placement`` is ``"one CPU"`` (every timed process pinned to one CPU,

@@ -71,8 +71,12 @@ def _was(n: int) -> str:
 #: The tasks of exercise 1.
 TASKS = list(range(12))
 
-#: Seconds the checker gives the consumers to exit once ``send_sentinels`` returned.
+#: Seconds the checker gives the consumers to exit once ``send_sentinels`` returned,
+#: when it put fewer ``None`` than there are consumers (one of them cannot exit).
 CONSUMER_GRACE = 3.0
+#: ... and when it put enough: every consumer will exit, as soon as it has run. Under
+#: ``spawn`` on a busy machine a consumer can still be starting after 3 s.
+CONSUMER_LIMIT = 30.0
 
 
 class RecordingQueue:
@@ -133,7 +137,8 @@ def _sentinel_run(send_sentinels: Callable[..., Any], n_consumers: int) -> Feedb
         problem = first_problem(attempt, what="send_sentinels")
         if problem is not None:
             return problem
-        exitcodes = _wait_for(consumers, CONSUMER_GRACE)
+        enough = sum(x is None for x in tasks.put_items) >= n_consumers
+        exitcodes = _wait_for(consumers, CONSUMER_LIMIT if enough else CONSUMER_GRACE)
         consumed = _drain(results)
     finally:
         stop(consumers, timeout=1.0)
@@ -162,6 +167,13 @@ def _judge_sentinels(
         # from outside, and Kernel → Interrupt (SIGINT to every child) is what does that.
         return interrupted()
     stuck = sum(code < 0 for code in exitcodes)  # still waiting: the checker stopped them
+    if stuck and nones >= n_consumers:
+        return not_yet(
+            f"{with_n}, send_sentinels put {_count(nones, 'None')}, enough for every consumer, "
+            f"but {stuck} {'consumer' if stuck == 1 else 'consumers'} had not finished after "
+            f"{CONSUMER_LIMIT:g} s (now stopped). The machine may be very busy: run the cell "
+            "again."
+        )
     if stuck:
         return not_yet(
             f"{with_n}, send_sentinels put {_count(nones, 'None')}, and {stuck} "

@@ -10,6 +10,7 @@ results the table's answers do not produce, and the queue handed to
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 
 import pytest
 
@@ -18,6 +19,17 @@ from ipc_helpers.cleanup import stop
 from ipc_helpers.exercises import queues as ex
 
 # --- exercise 1: the recording queue ---------------------------------------------------
+
+
+def late_consumer(q, results, timeout):
+    """``queues.consumer``, starting 2.5 s late: after the short grace the test sets."""
+    time.sleep(2.5)
+    queues.consumer(q, results, timeout=timeout)
+
+
+def one_none_each(tasks, n_consumers):
+    for _ in range(n_consumers):
+        tasks.put(None)
 
 
 def test_recording_queue_remembers_puts_and_delegates_the_rest():
@@ -101,3 +113,21 @@ def test_judge_sentinels_does_not_call_a_consumer_that_died_waiting():
     assert feedback.status == "interrupted"
     assert "you stopped the check" in feedback.message
     assert "still waiting" not in feedback.message
+
+
+def test_slow_consumers_do_not_fail_a_right_answer(monkeypatch):
+    # Under spawn on a busy machine, a consumer can still be starting 3 s after the
+    # sentinels went in (seen: "put 3 Nones, and 1 consumer was still waiting").
+    monkeypatch.setattr(ex, "consumer", late_consumer)
+    monkeypatch.setattr(ex, "CONSUMER_GRACE", 0.5)  # 3 s in the course: a shorter test
+    started = time.monotonic()
+    assert ex._sentinel_run(one_none_each, 2) is None
+    assert time.monotonic() - started < ex.CONSUMER_LIMIT
+
+
+def test_judge_sentinels_does_not_blame_enough_sentinels_for_a_slow_machine():
+    feedback = ex._judge_sentinels(3, [None, None, None], [0, 0, -15], ex.TASKS[:8])
+    assert feedback.status == "not yet"
+    assert "enough for every consumer" in feedback.message
+    assert "very busy" in feedback.message
+    assert "needs its own None" not in feedback.message
