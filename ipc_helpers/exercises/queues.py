@@ -170,7 +170,7 @@ def _judge_sentinels(
     if stuck and nones >= n_consumers:
         return not_yet(
             f"{with_n}, send_sentinels put {_count(nones, 'None')}, enough for every consumer, "
-            f"but {stuck} {'consumer' if stuck == 1 else 'consumers'} had not finished after "
+            f"but {_count(stuck, 'consumer')} had not finished after "
             f"{CONSUMER_LIMIT:g} s (now stopped). The machine may be very busy: run the cell "
             "again."
         )

@@ -29,9 +29,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .conftest import NOTEBOOKS, ROOT
+from .conftest import GUIDE, NOTEBOOKS, measured_times_table
 
-GUIDE = ROOT / "docs" / "instructor-guide.md"
 #: The guide's checkpoint lists: copied from the notebooks, checked item by item.
 CHECKPOINTS = re.compile(r"<!-- checkpoints (\d\d) -->\n(.*?)\n<!-- /checkpoints -->", re.S)
 MARKER = re.compile(r"<!--\s*(out|nb)\s+(\d\d):\s*\"(.+?)\"\s*-->", re.S)
@@ -90,11 +89,7 @@ def blocks(text: str) -> list[tuple[int, str]]:
 
 def times_table() -> set[str]:
     """Every number of the measured-times table (the section's first table)."""
-    text = GUIDE.read_text(encoding="utf-8")
-    section = text[text.index("### Measured run times") :]
-    table = re.search(r"(^\|.*\n)+", section, re.M)
-    assert table, "no table under '### Measured run times'"
-    return {plain(n) for n in re.findall(NUMBER, table.group(0))}
+    return {plain(n) for n in re.findall(NUMBER, measured_times_table())}
 
 
 def unsupported(block: str) -> list[str]:
